@@ -1,0 +1,255 @@
+//! VBoxManage's error output: the COM error triple, the "extended info not available" form and
+//! syntax errors, each as VirtualBox prints it for the emulated version.
+
+use super::version::SimVersion;
+
+/// What a command gives back: its stdout, its stderr and its exit status.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Outcome {
+    pub stdout: String,
+    pub stderr: String,
+    pub code: i32,
+}
+
+impl Outcome {
+    pub fn ok(stdout: impl Into<String>) -> Outcome {
+        Outcome {
+            stdout: stdout.into(),
+            ..Outcome::default()
+        }
+    }
+
+    pub fn with_stderr(mut self, stderr: impl Into<String>) -> Outcome {
+        self.stderr = stderr.into() + &self.stderr;
+        self
+    }
+}
+
+/// A failed command: the text VirtualBox prints and the exit status.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VBoxError {
+    pub stdout: String,
+    pub stderr: String,
+    pub code: i32,
+}
+
+impl From<VBoxError> for Outcome {
+    fn from(e: VBoxError) -> Outcome {
+        Outcome {
+            stdout: e.stdout,
+            stderr: e.stderr,
+            code: e.code,
+        }
+    }
+}
+
+pub type SimResult<T = Outcome> = Result<T, VBoxError>;
+
+/// Where a COM error was raised: the call text and its place in VBoxManage's source.
+#[derive(Debug, Clone, Copy)]
+pub struct Context {
+    pub call: &'static str,
+    pub file: &'static str,
+    pub line: u32,
+}
+
+/// The three-line form: message, `Details: code ...`, `Context: ...`.
+pub fn com_error(
+    msg: &str,
+    code: Code,
+    component: &str,
+    interface: &str,
+    callee: bool,
+    ctx: Context,
+) -> VBoxError {
+    let mut s = format!("VBoxManage: error: {msg}\n");
+    s += &format!(
+        "VBoxManage: error: Details: code {} ({}), component {component}, interface {interface}",
+        code.name, code.hex
+    );
+    if callee {
+        s += ", callee nsISupports";
+    }
+    s += "\n";
+    s += &context_line(ctx);
+    VBoxError {
+        stdout: String::new(),
+        stderr: s,
+        code: 1,
+    }
+}
+
+/// The two-line form used when the object gave no error info.
+pub fn code_error(code: Code, ctx: Context) -> VBoxError {
+    let s = format!(
+        "VBoxManage: error: Code {} ({}) - {} (extended info not available)\n{}",
+        code.name,
+        code.hex,
+        code.text,
+        context_line(ctx)
+    );
+    VBoxError {
+        stdout: String::new(),
+        stderr: s,
+        code: 1,
+    }
+}
+
+/// One bare `VBoxManage: error:` line per message, exit 1.
+pub fn plain_error(lines: &[&str]) -> VBoxError {
+    let stderr = lines
+        .iter()
+        .map(|l| format!("VBoxManage: error: {l}\n"))
+        .collect();
+    VBoxError {
+        stdout: String::new(),
+        stderr,
+        code: 1,
+    }
+}
+
+fn context_line(ctx: Context) -> String {
+    format!(
+        "VBoxManage: error: Context: \"{}\" at line {} of file {}\n",
+        ctx.call, ctx.line, ctx.file
+    )
+}
+
+/// A COM status code with its name, hex value and description.
+#[derive(Debug, Clone, Copy)]
+pub struct Code {
+    pub name: &'static str,
+    pub hex: &'static str,
+    pub text: &'static str,
+}
+
+pub const E_ACCESSDENIED: Code = Code {
+    name: "E_ACCESSDENIED",
+    hex: "0x80070005",
+    text: "Access denied",
+};
+pub const NS_ERROR_INVALID_ARG: Code = Code {
+    name: "NS_ERROR_INVALID_ARG",
+    hex: "0x80070057",
+    text: "Invalid argument value",
+};
+pub const NS_ERROR_FAILURE: Code = Code {
+    name: "NS_ERROR_FAILURE",
+    hex: "0x80004005",
+    text: "Operation failed",
+};
+pub const VBOX_E_OBJECT_NOT_FOUND: Code = Code {
+    name: "VBOX_E_OBJECT_NOT_FOUND",
+    hex: "0x80bb0001",
+    text: "Object not found",
+};
+pub const VBOX_E_INVALID_OBJECT_STATE: Code = Code {
+    name: "VBOX_E_INVALID_OBJECT_STATE",
+    hex: "0x80bb0007",
+    text: "Invalid object state",
+};
+pub const VBOX_E_INVALID_VM_STATE: Code = Code {
+    name: "VBOX_E_INVALID_VM_STATE",
+    hex: "0x80bb0002",
+    text: "Invalid VM state",
+};
+pub const VBOX_E_FILE_ERROR: Code = Code {
+    name: "VBOX_E_FILE_ERROR",
+    hex: "0x80bb0004",
+    text: "File error",
+};
+pub const VBOX_E_IPRT_ERROR: Code = Code {
+    name: "VBOX_E_IPRT_ERROR",
+    hex: "0x80bb0005",
+    text: "IPRT error",
+};
+
+/// The logo VBoxManage prints before usage on a syntax error.
+pub fn logo(v: &SimVersion) -> String {
+    if v.major >= 7 {
+        format!(
+            "Oracle VM VirtualBox Command Line Management Interface Version {}\nCopyright (C) 2005-{} Oracle and/or its affiliates\n\n",
+            v.short_with_suffix(),
+            v.copyright_year()
+        )
+    } else {
+        format!(
+            "Oracle VM VirtualBox Command Line Management Interface Version {}\n(C) 2005-{} Oracle Corporation\nAll rights reserved.\n\n",
+            v.short_with_suffix(),
+            v.copyright_year()
+        )
+    }
+}
+
+/// What went wrong with the command line.
+#[derive(Debug, Clone)]
+pub enum Syntax {
+    /// `Unknown option: --bogus` from the option parser.
+    UnknownOption(String),
+    /// `Invalid parameter '...'` from the option parser (a stray positional argument).
+    InvalidParameter(String),
+    /// A check of the command itself: `Invalid command 'foo'`, `Unknown sub-command 'x'`.
+    Message(String),
+}
+
+/// A syntax error (exit status 2) with the logo and the usage of `usage_of`.
+pub fn syntax_error(v: &SimVersion, usage_of: &str, what: Syntax) -> VBoxError {
+    let usage = super::usage::usage(v, usage_of);
+    let mut s = logo(v);
+    if v.major >= 7 {
+        let msg = match &what {
+            Syntax::UnknownOption(o) => format!("Unknown option: {o}"),
+            Syntax::InvalidParameter(p) => format!("Invalid parameter '{p}'"),
+            Syntax::Message(m) => m.clone(),
+        };
+        s += &format!("VBoxManage: error: {msg}\n\n{usage}");
+    } else {
+        s += &usage;
+        s += "\n";
+        match &what {
+            Syntax::UnknownOption(o) => s += &format!("VBoxManage: error: Unknown option: {o}\n"),
+            Syntax::InvalidParameter(p) => {
+                s += &format!("VBoxManage: error: Invalid parameter '{p}'\n")
+            }
+            Syntax::Message(m) => s += &format!("Syntax error: {m}\n"),
+        }
+    }
+    VBoxError {
+        stdout: String::new(),
+        stderr: s,
+        code: 2,
+    }
+}
+
+impl SimVersion {
+    /// `6.1.38_Ubuntu`: the version as the logo prints it.
+    pub fn short_with_suffix(&self) -> String {
+        match &self.suffix {
+            Some(s) => format!("{}_{s}", self.short()),
+            None => self.short(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn access_denied_is_the_real_two_line_text() {
+        let e = code_error(
+            E_ACCESSDENIED,
+            Context {
+                call: "EnableStaticIPConfig(Bstr(pszIp).raw(), Bstr(pszNetmask).raw())",
+                file: "VBoxManageHostonly.cpp",
+                line: 242,
+            },
+        );
+        assert_eq!(
+            e.stderr,
+            "VBoxManage: error: Code E_ACCESSDENIED (0x80070005) - Access denied (extended info not available)\n\
+             VBoxManage: error: Context: \"EnableStaticIPConfig(Bstr(pszIp).raw(), Bstr(pszNetmask).raw())\" at line 242 of file VBoxManageHostonly.cpp\n"
+        );
+        assert_eq!(e.code, 1);
+    }
+}

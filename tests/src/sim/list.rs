@@ -1,0 +1,297 @@
+//! `VBoxManage list ...`, in each emulated version's layout.
+
+use super::errors::{Outcome, SimResult, Syntax};
+use super::getopt::{ArgsExt, Spec};
+use super::hostnet;
+use super::state::{DhcpServer, HostOnlyIf, Registry};
+use super::version::SimVersion;
+use super::vm::refresh_state;
+use super::{Sim, internal};
+
+pub fn list(sim: &Sim, args: &[String]) -> SimResult {
+    let specs = [
+        Spec::flag("long"),
+        Spec::flag("l"),
+        Spec::flag("sorted"),
+        Spec::flag("s"),
+    ];
+    let parsed = sim.getopt("list", args, &specs)?;
+    let pos = parsed.positionals();
+    let [what] = pos[..] else {
+        return Err(sim.syntax("list", Syntax::Message("Missing parameter".into())));
+    };
+    let mut reg = sim.registry()?;
+    let mut changed = false;
+    for vm in &mut reg.reg.vms {
+        changed |= refresh_state(vm);
+    }
+    if changed {
+        reg.save().map_err(|e| internal(&e.to_string()))?;
+    }
+    let r = &reg.reg;
+    let mut vms: Vec<_> = r.vms.iter().collect();
+    if parsed.has("sorted") || parsed.has("s") {
+        vms.sort_by(|a, b| a.name.cmp(&b.name));
+    }
+    let out = match what {
+        "vms" => vms
+            .iter()
+            .map(|vm| format!("\"{}\" {{{}}}\n", vm.name, vm.uuid))
+            .collect(),
+        "runningvms" => vms
+            .iter()
+            .filter(|vm| vm.state.is_active())
+            .map(|vm| format!("\"{}\" {{{}}}\n", vm.name, vm.uuid))
+            .collect(),
+        "hostonlyifs" => r
+            .hostonlyifs
+            .iter()
+            .map(|h| hostonlyif_block(&sim.version, h))
+            .collect(),
+        "bridgedifs" | "natnets" | "intnets" | "hostdvds" | "hostfloppies" | "usbhost"
+        | "usbfilters" | "extpacks" | "groups" | "webcams" | "cloudproviders" | "cloudprofiles"
+        | "hostonlynets" => String::new(),
+        "dhcpservers" => dhcpservers(&sim.version, &r.dhcpservers),
+        "hdds" | "dvds" => media_list(r, if what == "hdds" { "hdd" } else { "dvd" }),
+        "systemproperties" => system_properties(sim),
+        "hostinfo" => host_info(sim),
+        other => {
+            return Err(sim.syntax(
+                "list",
+                Syntax::Message(format!("Unknown list type '{other}'")),
+            ));
+        }
+    };
+    Ok(Outcome::ok(out))
+}
+
+/// One interface of `list hostonlyifs`, with its empty line. The address and status come from
+/// the kernel interface, as VirtualBox reads them there; the recorded address is shown when the
+/// interface carries none (the case of the Linux bug).
+pub fn hostonlyif_block(v: &SimVersion, h: &HostOnlyIf) -> String {
+    let (ip, mask) = match hostnet::link_ipv4(&h.name) {
+        Some((addr, prefix)) => {
+            let mask = u32::MAX.checked_shl(32 - u32::from(prefix)).unwrap_or(0);
+            (addr.to_string(), std::net::Ipv4Addr::from(mask).to_string())
+        }
+        None => (h.ip.clone(), h.netmask.clone()),
+    };
+    let (v6, v6len) = hostnet::link_ipv6(&h.name).unwrap_or_default();
+    let status = if !hostnet::link_exists(&h.name) {
+        "Unknown"
+    } else if hostnet::link_is_up(&h.name) {
+        "Up"
+    } else {
+        "Down"
+    };
+    let mut s = String::new();
+    s += &format!("Name:            {}\n", h.name);
+    s += &format!("GUID:            {}\n", h.guid);
+    s += &format!(
+        "DHCP:            {}\n",
+        if h.dhcp { "Enabled" } else { "Disabled" }
+    );
+    s += &format!("IPAddress:       {ip}\n");
+    s += &format!("NetworkMask:     {mask}\n");
+    s += &format!("IPV6Address:     {v6}\n");
+    s += &format!("IPV6NetworkMaskPrefixLength: {v6len}\n");
+    s += &format!("HardwareAddress: {}\n", h.mac);
+    s += "MediumType:      Ethernet\n";
+    if v.lists_wireless() {
+        s += "Wireless:        No\n";
+    }
+    s += &format!("Status:          {status}\n");
+    s += &format!("VBoxNetworkName: HostInterfaceNetworking-{}\n\n", h.name);
+    s
+}
+
+/// `list dhcpservers` in the three layouts VirtualBox has used: 5.x, 6.0 and 6.1 onwards.
+pub fn dhcpservers(v: &SimVersion, servers: &[DhcpServer]) -> String {
+    let yes_no = |b: bool| if b { "Yes" } else { "No" };
+    if v.at_least(6, 1, 0) {
+        return servers
+            .iter()
+            .map(|d| {
+                format!(
+                    "NetworkName:    {}\nDhcpd IP:       {}\nLowerIPAddress: {}\nUpperIPAddress: {}\nNetworkMask:    {}\nEnabled:        {}\nGlobal Configuration:\n    minLeaseTime:     default\n    defaultLeaseTime: default\n    maxLeaseTime:     default\n    Forced options:   None\n    Suppressed opts.: None\n        1/legacy: {}\nGroups:               None\nIndividual Configs:   None\n",
+                    d.network,
+                    d.ip,
+                    d.lower,
+                    d.upper,
+                    d.netmask,
+                    yes_no(d.enabled),
+                    d.netmask
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("\n");
+    }
+    servers
+        .iter()
+        .map(|d| {
+            let mut s = format!(
+                "NetworkName:    {}\nIP:             {}\nNetworkMask:    {}\nlowerIPAddress: {}\nupperIPAddress: {}\nEnabled:        {}\n",
+                d.network,
+                d.ip,
+                d.netmask,
+                d.lower,
+                d.upper,
+                yes_no(d.enabled)
+            );
+            if v.major == 6 {
+                s += &format!("Global options:\n   1:{}\n", d.netmask);
+            }
+            s + "\n"
+        })
+        .collect()
+}
+
+fn media_list(r: &Registry, device: &str) -> String {
+    r.media
+        .iter()
+        .filter(|m| m.device == device)
+        .map(|m| {
+            let users: Vec<String> = r
+                .vms
+                .iter()
+                .filter(|vm| {
+                    vm.controllers
+                        .iter()
+                        .flat_map(|c| &c.attachments)
+                        .any(|a| a.medium.as_deref() == Some(m.uuid.as_str()))
+                })
+                .map(|vm| format!("{} (UUID: {})", vm.name, vm.uuid))
+                .collect();
+            format!(
+                "UUID:           {}\nParent UUID:    base\nState:          created\nType:           normal (base)\nLocation:       {}\nStorage format: {}\nCapacity:       {} MBytes\nEncryption:     disabled\n{}\n",
+                m.uuid,
+                m.location.display(),
+                m.format,
+                std::fs::metadata(&m.location).map(|md| md.len() >> 20).unwrap_or(0),
+                if users.is_empty() { String::new() } else { format!("In use by VMs:  {}\n", users.join(", ")) }
+            )
+        })
+        .collect()
+}
+
+fn system_properties(sim: &Sim) -> String {
+    let v = &sim.version;
+    let api = format!("{}_{}", v.major, v.minor);
+    let folder = super::vm::default_machine_folder();
+    let rows: Vec<(&str, String)> = vec![
+        ("API version:", api),
+        ("Minimum guest RAM size:", "4 Megabytes".into()),
+        ("Maximum guest RAM size:", "2097152 Megabytes".into()),
+        ("Minimum video RAM size:", "0 Megabytes".into()),
+        ("Maximum video RAM size:", "256 Megabytes".into()),
+        ("Maximum guest monitor count:", "64".into()),
+        ("Minimum guest CPU count:", "1".into()),
+        ("Maximum guest CPU count:", "64".into()),
+        ("Virtual disk limit (info):", "2199022206976 Bytes".into()),
+        ("Maximum Serial Port count:", "4".into()),
+        ("Maximum Parallel Port count:", "2".into()),
+        ("Maximum Boot Position:", "4".into()),
+        ("Maximum PIIX3 Network Adapter count:", "8".into()),
+        ("Maximum ICH9 Network Adapter count:", "36".into()),
+        ("Default machine folder:", folder.display().to_string()),
+        ("Raw-mode Supported:", "no".into()),
+        ("Exclusive HW virtualization use:", "on".into()),
+        ("Default hard disk format:", "VDI".into()),
+        ("VRDE auth library:", "VBoxAuth".into()),
+        ("Webservice auth. library:", "VBoxAuth".into()),
+        ("Remote desktop ExtPack:", String::new()),
+        ("Log history count:", "3".into()),
+        ("Default frontend:", String::new()),
+        ("Default audio driver:", "ALSA".into()),
+        ("Autostart database path:", String::new()),
+        (
+            "Default Guest Additions ISO:",
+            "/usr/share/virtualbox/VBoxGuestAdditions.iso".into(),
+        ),
+        ("Logging Level:", "all".into()),
+        ("Proxy Mode:", "System".into()),
+        ("Proxy URL:", String::new()),
+    ];
+    rows.iter()
+        .map(|(k, val)| format!("{k:<33}{val}\n"))
+        .collect()
+}
+
+fn host_info(sim: &Sim) -> String {
+    let v = &sim.version;
+    let cpus = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1);
+    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let flags = cpuinfo
+        .lines()
+        .find(|l| l.starts_with("flags"))
+        .unwrap_or("");
+    let has = |f: &str| flags.split_whitespace().any(|x| x == f);
+    let yn = |b: bool| if b { "yes" } else { "no" };
+    let hw = has("vmx") || has("svm");
+    let model = cpuinfo
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("model name")
+                .and_then(|r| r.split_once(':'))
+                .map(|(_, m)| m.trim().to_string())
+        })
+        .unwrap_or_default();
+    let meminfo = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
+    let mem = |key: &str| {
+        meminfo
+            .lines()
+            .find_map(|l| l.strip_prefix(key))
+            .and_then(|r| r.split_whitespace().next())
+            .and_then(|kb| kb.parse::<u64>().ok())
+            .map(|kb| kb / 1024)
+            .unwrap_or(0)
+    };
+    let now = time::OffsetDateTime::now_utc();
+    let mut s = String::from("Host Information:\n\n");
+    s += &format!(
+        "Host time: {:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}000000Z\n",
+        now.year(),
+        u8::from(now.month()),
+        now.day(),
+        now.hour(),
+        now.minute(),
+        now.second(),
+        now.millisecond()
+    );
+    s += &format!("Processor online count: {cpus}\nProcessor count: {cpus}\n");
+    s += &format!("Processor online core count: {cpus}\nProcessor core count: {cpus}\n");
+    s += &format!("Processor supports HW virtualization: {}\n", yn(hw));
+    s += &format!("Processor supports PAE: {}\n", yn(has("pae")));
+    s += &format!("Processor supports long mode: {}\n", yn(has("lm")));
+    s += &format!(
+        "Processor supports nested paging: {}\n",
+        yn(has("ept") || has("npt"))
+    );
+    if v.at_least(6, 1, 0) {
+        s += &format!(
+            "Processor supports unrestricted guest: {}\n",
+            yn(has("vmx"))
+        );
+        s += &format!("Processor supports nested HW virtualization: {}\n", yn(hw));
+    }
+    if v.major >= 7 {
+        s += &format!(
+            "Processor supports virt. vmsave/vmload: {}\n",
+            yn(has("v_vmsave_vmload"))
+        );
+    }
+    for i in 0..cpus {
+        s += &format!("Processor#{i} speed: unknown\nProcessor#{i} description: {model}\n");
+    }
+    s += &format!(
+        "Memory size: {} MByte\nMemory available: {} MByte\n",
+        mem("MemTotal:"),
+        mem("MemAvailable:")
+    );
+    s += "Operating system: Linux\n";
+    let release = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
+    s += &format!("Operating system version: {}\n", release.trim());
+    s
+}

@@ -1,0 +1,360 @@
+//! Host-only interfaces (`hostonlyif`) and DHCP servers (`dhcpserver`).
+
+use std::net::Ipv4Addr;
+
+use super::errors::{
+    Context, E_ACCESSDENIED, NS_ERROR_INVALID_ARG, Outcome, SimResult, Syntax,
+    VBOX_E_OBJECT_NOT_FOUND, VBoxError, code_error, com_error, plain_error,
+};
+use super::getopt::{ArgsExt, Spec};
+use super::hostnet;
+use super::state::{DhcpServer, HostOnlyIf};
+use super::vm::PROGRESS;
+use super::{Sim, internal};
+
+/// `VBOXSIM_HOSTONLY_LINK_BUG=1`: VBoxNetAdpCtl cannot configure the kernel interface, as on
+/// Linux hosts without a working helper (the seed's vboxnet0 failure).
+pub fn link_bug() -> bool {
+    std::env::var("VBOXSIM_HOSTONLY_LINK_BUG")
+        .is_ok_and(|v| v == "1" || v.eq_ignore_ascii_case("true"))
+}
+
+fn interface_not_found(sim: &Sim, name: &str, line_6: u32, line_7: u32) -> VBoxError {
+    com_error(
+        &format!("The host network interface named '{name}' could not be found"),
+        VBOX_E_OBJECT_NOT_FOUND,
+        "HostWrap",
+        "IHost",
+        true,
+        Context {
+            call: "FindHostNetworkInterfaceByName(Bstr(pszName).raw(), hif.asOutParam())",
+            file: "VBoxManageHostonly.cpp",
+            line: if sim.version.major >= 7 {
+                line_7
+            } else {
+                line_6
+            },
+        },
+    )
+}
+
+pub fn hostonlyif(sim: &Sim, args: &[String]) -> SimResult {
+    let Some(verb) = args.first() else {
+        return Err(sim.syntax(
+            "hostonlyif",
+            Syntax::Message("Not enough parameters".into()),
+        ));
+    };
+    let rest = &args[1..];
+    match verb.as_str() {
+        "create" => create(sim, rest),
+        "remove" => remove(sim, rest),
+        "ipconfig" => ipconfig(sim, rest),
+        other => Err(sim.syntax(
+            "hostonlyif",
+            Syntax::Message(format!("Invalid parameter '{other}'")),
+        )),
+    }
+}
+
+fn create(sim: &Sim, args: &[String]) -> SimResult {
+    let parsed = sim.getopt("hostonlyif", args, &[Spec::flag("machinereadable")])?;
+    if let Some(p) = parsed.positionals().first() {
+        return Err(sim.syntax("hostonlyif", Syntax::InvalidParameter(p.to_string())));
+    }
+    let mut reg = sim.registry()?;
+    let mut n = 0u32;
+    let (name, mac) = loop {
+        let name = format!("vboxnet{n}");
+        if reg.reg.hostonlyif(&name).is_none() && !hostnet::link_exists(&name) {
+            let mac = [0x0a, 0x00, 0x27, 0x00, 0x00, n as u8];
+            let mac_text = mac
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect::<Vec<_>>()
+                .join(":");
+            match hostnet::create_bridge(&name, &mac_text) {
+                Ok(()) => break (name, mac),
+                // Someone else took the name between the check and the creation.
+                Err(_) if hostnet::link_exists(&name) => {}
+                Err(e) => {
+                    return Err(VBoxError {
+                        stdout: String::new(),
+                        stderr: format!(
+                            "0%...\nProgress state: NS_ERROR_FAILURE\nVBoxManage: error: Failed to create the host-only adapter\nVBoxManage: error: VBoxNetAdpCtl: Error while adding new interface: {e}\n"
+                        ),
+                        code: 1,
+                    });
+                }
+            }
+        }
+        n += 1;
+        if n > 255 {
+            return Err(plain_error(&["Failed to create the host-only adapter"]));
+        }
+    };
+    reg.reg.hostonlyifs.push(HostOnlyIf {
+        guid: hostnet::hostonly_guid(&name, &mac),
+        mac: mac
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<Vec<_>>()
+            .join(":"),
+        dhcp: false,
+        ip: format!("192.168.{}.1", 56 + n),
+        netmask: "255.255.255.0".into(),
+        name: name.clone(),
+    });
+    if let Err(e) = reg.save() {
+        hostnet::delete_bridge(&name);
+        return Err(internal(&e.to_string()));
+    }
+    if parsed.has("machinereadable") {
+        return Ok(Outcome {
+            stdout: name,
+            stderr: PROGRESS.into(),
+            code: 0,
+        });
+    }
+    Ok(Outcome {
+        stdout: format!("Interface '{name}' was successfully created\n"),
+        stderr: PROGRESS.into(),
+        code: 0,
+    })
+}
+
+fn remove(sim: &Sim, args: &[String]) -> SimResult {
+    let parsed = sim.getopt("hostonlyif", args, &[])?;
+    let [name] = parsed.positionals()[..] else {
+        return Err(sim.syntax(
+            "hostonlyif",
+            Syntax::Message("Not enough parameters".into()),
+        ));
+    };
+    let mut reg = sim.registry()?;
+    let Some(i) = reg.reg.hostonlyifs.iter().position(|h| h.name == name) else {
+        return Err(interface_not_found(sim, name, 142, 150));
+    };
+    reg.reg.hostonlyifs.remove(i);
+    hostnet::delete_bridge(name);
+    reg.save().map_err(|e| internal(&e.to_string()))?;
+    Ok(Outcome {
+        stdout: String::new(),
+        stderr: PROGRESS.into(),
+        code: 0,
+    })
+}
+
+fn ipconfig(sim: &Sim, args: &[String]) -> SimResult {
+    let specs = [
+        Spec::flag("dhcp"),
+        Spec::value("ip"),
+        Spec::value("netmask"),
+        Spec::value("ipv6"),
+        Spec::value("netmasklengthv6"),
+    ];
+    let parsed = sim.getopt("hostonlyif", args, &specs)?;
+    let [name] = parsed.positionals()[..] else {
+        return Err(sim.syntax(
+            "hostonlyif",
+            Syntax::Message("Not enough parameters".into()),
+        ));
+    };
+    let mut reg = sim.registry()?;
+    let Some(i) = reg.reg.hostonlyifs.iter().position(|h| h.name == name) else {
+        return Err(interface_not_found(sim, name, 230, 240));
+    };
+    if parsed.has("dhcp") {
+        reg.reg.hostonlyifs[i].dhcp = true;
+        reg.save().map_err(|e| internal(&e.to_string()))?;
+        return Ok(Outcome::default());
+    }
+    if parsed.has("ipv6") {
+        return Ok(Outcome::default());
+    }
+    let Some(ip_text) = parsed.value_of("ip") else {
+        return Err(sim.syntax("hostonlyif", Syntax::Message("Missing --ip".into())));
+    };
+    let mask_text = parsed.value_of("netmask").unwrap_or("255.255.255.0");
+    let (Ok(ip), Some(prefix)) = (
+        ip_text.parse::<Ipv4Addr>(),
+        mask_text
+            .parse::<Ipv4Addr>()
+            .ok()
+            .and_then(hostnet::mask_prefix),
+    ) else {
+        return Err(code_error(NS_ERROR_INVALID_ARG, static_ip_context(sim)));
+    };
+    if sim.version.restricts_hostonly_ranges()
+        && !hostnet::address_allowed(ip, prefix, &hostnet::allowed_ranges())
+    {
+        return Err(code_error(E_ACCESSDENIED, static_ip_context(sim)));
+    }
+    let hif = &mut reg.reg.hostonlyifs[i];
+    hif.ip = ip.to_string();
+    hif.netmask = mask_text.to_string();
+    hif.dhcp = false;
+    reg.save().map_err(|e| internal(&e.to_string()))?;
+    if !link_bug() {
+        // VBoxNetAdpCtl runs setuid root; failures there are not reported to the caller.
+        let _ = hostnet::configure_ipv4(name, ip, prefix);
+    }
+    Ok(Outcome::default())
+}
+
+fn static_ip_context(sim: &Sim) -> Context {
+    Context {
+        call: "EnableStaticIPConfig(Bstr(pszIp).raw(), Bstr(pszNetmask).raw())",
+        file: "VBoxManageHostonly.cpp",
+        line: if sim.version.major >= 7 { 252 } else { 242 },
+    }
+}
+
+// ---------------------------------------------------------------- dhcpserver
+
+pub fn dhcpserver(sim: &Sim, args: &[String]) -> SimResult {
+    let Some(verb) = args.first() else {
+        return Err(sim.syntax(
+            "dhcpserver",
+            Syntax::Message("Not enough parameters".into()),
+        ));
+    };
+    let specs = [
+        Spec::value("netname"),
+        Spec::value("network"),
+        Spec::value("ifname"),
+        Spec::value("interface"),
+        Spec::value("ip"),
+        Spec::value("server-ip"),
+        Spec::value("netmask"),
+        Spec::value("lowerip"),
+        Spec::value("lower-ip"),
+        Spec::value("upperip"),
+        Spec::value("upper-ip"),
+        Spec::flag("enable"),
+        Spec::flag("disable"),
+    ];
+    let parsed = sim.getopt("dhcpserver", &args[1..], &specs)?;
+    if let Some(p) = parsed.positionals().first() {
+        return Err(sim.syntax("dhcpserver", Syntax::InvalidParameter(p.to_string())));
+    }
+    let network = match (
+        parsed.value_of("netname").or(parsed.value_of("network")),
+        parsed.value_of("ifname").or(parsed.value_of("interface")),
+    ) {
+        (Some(n), None) => n.to_string(),
+        (None, Some(i)) => format!("HostInterfaceNetworking-{i}"),
+        _ => {
+            return Err(sim.syntax(
+                "dhcpserver",
+                Syntax::Message(
+                    "You need to specify either --netname or --ifname to identify the DHCP server"
+                        .into(),
+                ),
+            ));
+        }
+    };
+    let ip = parsed.value_of("ip").or(parsed.value_of("server-ip"));
+    let mask = parsed.value_of("netmask");
+    let lower = parsed.value_of("lowerip").or(parsed.value_of("lower-ip"));
+    let upper = parsed.value_of("upperip").or(parsed.value_of("upper-ip"));
+    for addr in [ip, mask, lower, upper].into_iter().flatten() {
+        if addr.parse::<Ipv4Addr>().is_err() {
+            return Err(com_error(
+                "Invalid server address",
+                NS_ERROR_INVALID_ARG,
+                "VirtualBoxWrap",
+                "IVirtualBox",
+                true,
+                Context {
+                    call: "SetConfiguration ( Bstr(pIp).mutableRaw(), Bstr(pNetmask).mutableRaw(), Bstr(pLowerIp).mutableRaw(), Bstr(pUpperIp).mutableRaw())",
+                    file: "VBoxManageDHCPServer.cpp",
+                    line: 384,
+                },
+            ));
+        }
+    }
+    let mut reg = sim.registry()?;
+    let existing = reg
+        .reg
+        .dhcpservers
+        .iter()
+        .position(|d| d.network == network);
+    let line = |l6: u32, l7: u32| if sim.version.major >= 7 { l7 } else { l6 };
+    match verb.as_str() {
+        "add" => {
+            if existing.is_some() {
+                return Err(code_error(
+                    NS_ERROR_INVALID_ARG,
+                    Context {
+                        call: "CreateDHCPServer(NetName.mutableRaw(), ptrDHCPServer.asOutParam())",
+                        file: "VBoxManageDHCPServer.cpp",
+                        line: line(933, 946),
+                    },
+                ));
+            }
+            reg.reg.dhcpservers.push(DhcpServer {
+                network,
+                ip: ip.unwrap_or("0.0.0.0").into(),
+                netmask: mask.unwrap_or("0.0.0.0").into(),
+                lower: lower.unwrap_or("0.0.0.0").into(),
+                upper: upper.unwrap_or("0.0.0.0").into(),
+                enabled: parsed.has("enable"),
+            });
+        }
+        "modify" => {
+            let Some(i) = existing else {
+                return Err(dhcp_not_found(sim, &network));
+            };
+            let d = &mut reg.reg.dhcpservers[i];
+            if let Some(v) = ip {
+                d.ip = v.into();
+            }
+            if let Some(v) = mask {
+                d.netmask = v.into();
+            }
+            if let Some(v) = lower {
+                d.lower = v.into();
+            }
+            if let Some(v) = upper {
+                d.upper = v.into();
+            }
+            if parsed.has("enable") {
+                d.enabled = true;
+            }
+            if parsed.has("disable") {
+                d.enabled = false;
+            }
+        }
+        "remove" => {
+            let Some(i) = existing else {
+                return Err(dhcp_not_found(sim, &network));
+            };
+            reg.reg.dhcpservers.remove(i);
+            reg.reg.leases.retain(|l| l.network != network);
+        }
+        other => {
+            return Err(sim.syntax(
+                "dhcpserver",
+                Syntax::Message(format!("Invalid parameter '{other}'")),
+            ));
+        }
+    }
+    reg.save().map_err(|e| internal(&e.to_string()))?;
+    Ok(Outcome::default())
+}
+
+fn dhcp_not_found(sim: &Sim, network: &str) -> VBoxError {
+    com_error(
+        &format!("Could not find a DHCP server named '{network}'"),
+        VBOX_E_OBJECT_NOT_FOUND,
+        "VirtualBoxWrap",
+        "IVirtualBox",
+        true,
+        Context {
+            call: "FindDHCPServerByNetworkName(NetName.mutableRaw(), ptrDHCPServer.asOutParam())",
+            file: "VBoxManageDHCPServer.cpp",
+            line: if sim.version.major >= 7 { 966 } else { 953 },
+        },
+    )
+}

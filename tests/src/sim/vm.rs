@@ -1,0 +1,1601 @@
+//! Machine commands: createvm, modifyvm, storagectl, storageattach, startvm, controlvm,
+//! unregistervm, guestproperty, sharedfolder, setextradata and getextradata.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use super::errors::{
+    Code, Context, NS_ERROR_FAILURE, NS_ERROR_INVALID_ARG, Outcome, SimResult, Syntax,
+    VBOX_E_FILE_ERROR, VBOX_E_INVALID_OBJECT_STATE, VBOX_E_INVALID_VM_STATE,
+    VBOX_E_OBJECT_NOT_FOUND, VBoxError, code_error, com_error, plain_error,
+};
+use super::getopt::{Arg, ArgsExt, Spec};
+use super::state::{
+    Attachment, ForwardRule, GuestProperty, Nic, Registry, SharedFolder, StorageController, Vm,
+    VmState, absolute, now_nanos, now_state_time, pid_alive,
+};
+use super::{Sim, internal, media, random_mac};
+
+/// Progress as VBoxManage prints it on stderr for long operations.
+pub const PROGRESS: &str = "0%...10%...20%...30%...40%...50%...60%...70%...80%...90%...100%\n";
+
+/// Where each command calls FindMachine, by version: the Context line of "not found" errors.
+fn find_machine_context(sim: &Sim, cmd: &str) -> Context {
+    let v = &sim.version;
+    match cmd {
+        "startvm" => Context {
+            call: "FindMachine(Bstr(pszVM).raw(), machine.asOutParam())",
+            file: "VBoxManageMisc.cpp",
+            line: if v.major >= 7 { 867 } else { 721 },
+        },
+        "controlvm" => Context {
+            call: "FindMachine(Bstr(a->argv[0]).raw(), machine.asOutParam())",
+            file: "VBoxManageControlVM.cpp",
+            line: if v.major >= 7 { 365 } else { 382 },
+        },
+        "modifyvm" => Context {
+            call: "FindMachine(Bstr(a->argv[0]).raw(), machine.asOutParam())",
+            file: "VBoxManageModifyVM.cpp",
+            line: if v.major >= 7 { 652 } else { 572 },
+        },
+        "storagectl" | "storageattach" => Context {
+            call: "FindMachine(Bstr(a->argv[0]).raw(), machine.asOutParam())",
+            file: "VBoxManageStorageController.cpp",
+            line: if cmd == "storagectl" { 1090 } else { 341 },
+        },
+        "unregistervm" => Context {
+            call: "FindMachine(Bstr(VMName).raw(), machine.asOutParam())",
+            file: "VBoxManageMisc.cpp",
+            line: if v.major >= 7 { 223 } else { 154 },
+        },
+        "guestproperty" | "sharedfolder" | "setextradata" | "getextradata" => Context {
+            call: "FindMachine(Bstr(a->argv[0]).raw(), machine.asOutParam())",
+            file: if cmd == "guestproperty" {
+                "VBoxManageGuestProp.cpp"
+            } else {
+                "VBoxManageMisc.cpp"
+            },
+            line: 95,
+        },
+        _ => Context {
+            call: "FindMachine(Bstr(VMNameOrUuid).raw(), machine.asOutParam())",
+            file: "VBoxManageInfo.cpp",
+            line: match (v.major, v.minor, v.build) {
+                (5, _, _) => 2833,
+                (6, 0, _) => 2620,
+                (6, 1, b) if b < 40 => 2726,
+                (6, 1, _) => 2772,
+                _ => 3138,
+            },
+        },
+    }
+}
+
+/// "Could not find a registered machine named 'X'", with the caller's Context line.
+pub fn machine_not_found(sim: &Sim, cmd: &str, name: &str) -> VBoxError {
+    let key = name.trim_start_matches('{').trim_end_matches('}');
+    let msg = if uuid::Uuid::parse_str(key).is_ok() {
+        format!("Could not find a registered machine with UUID {{{key}}}")
+    } else {
+        format!("Could not find a registered machine named '{name}'")
+    };
+    com_error(
+        &msg,
+        VBOX_E_OBJECT_NOT_FOUND,
+        "VirtualBoxWrap",
+        "IVirtualBox",
+        true,
+        find_machine_context(sim, cmd),
+    )
+}
+
+/// Finds the VM named by the first positional argument, or the real "not found" error.
+pub fn find_vm(sim: &Sim, reg: &Registry, cmd: &str, name: &str) -> SimResult<usize> {
+    reg.find_vm(name)
+        .ok_or_else(|| machine_not_found(sim, cmd, name))
+}
+
+/// The error VirtualBox gives when another session holds the machine's lock.
+fn locked_for_session(vm: &Vm, line: u32, file: &'static str) -> VBoxError {
+    com_error(
+        &format!(
+            "The machine '{}' is already locked for a session (or being unlocked)",
+            vm.name
+        ),
+        VBOX_E_INVALID_OBJECT_STATE,
+        "MachineWrap",
+        "IMachine",
+        true,
+        Context {
+            call: "LockMachine(a->session, LockType_Write)",
+            file,
+            line,
+        },
+    )
+}
+
+/// Brings `vm.state` up to date when its VM process died without saying so (aborted).
+pub fn refresh_state(vm: &mut Vm) -> bool {
+    if vm.state.is_active() && !vm.session_pid.is_some_and(pid_alive) {
+        vm.state = VmState::Aborted;
+        vm.session_pid = None;
+        vm.state_change_time = now_state_time();
+        clear_transient_properties(vm);
+        return true;
+    }
+    false
+}
+
+/// Guest properties set by the guest additions vanish when the VM stops.
+pub fn clear_transient_properties(vm: &mut Vm) {
+    vm.guest_properties.retain(|k, p| {
+        !(k.starts_with("/VirtualBox/GuestInfo/") || k.starts_with("/VirtualBox/GuestAdd/"))
+            || p.flags.contains("PERSIST")
+    });
+}
+
+// ---------------------------------------------------------------- createvm
+
+pub fn createvm(sim: &Sim, args: &[String]) -> SimResult {
+    let specs = [
+        Spec::value("name"),
+        Spec::value("groups"),
+        Spec::value("ostype"),
+        Spec::flag("register"),
+        Spec::value("basefolder"),
+        Spec::value("uuid"),
+        Spec::value("default"),
+        Spec::value("platform-architecture"),
+    ];
+    let parsed = sim.getopt("createvm", args, &specs)?;
+    if let Some(p) = parsed.positionals().first() {
+        return Err(sim.syntax("createvm", Syntax::InvalidParameter(p.to_string())));
+    }
+    let Some(name) = parsed.value_of("name").map(str::to_string) else {
+        return Err(sim.syntax(
+            "createvm",
+            Syntax::Message("Parameter --name is required".into()),
+        ));
+    };
+    let base = match parsed.value_of("basefolder") {
+        Some(b) => absolute(Path::new(b)),
+        None => default_machine_folder(),
+    };
+    let cfg_file = base.join(&name).join(format!("{name}.vbox"));
+    let uuid = match parsed.value_of("uuid") {
+        Some(u) => u.trim_start_matches('{').trim_end_matches('}').to_string(),
+        None => uuid::Uuid::new_v4().to_string(),
+    };
+    let register = parsed.has("register");
+    let mut reg = sim.registry()?;
+    if cfg_file.exists() || (register && reg.reg.vms.iter().any(|v| v.cfg_file == cfg_file)) {
+        return Err(com_error(
+            &format!(
+                "Machine settings file '{}' already exists",
+                cfg_file.display()
+            ),
+            VBOX_E_FILE_ERROR,
+            "MachineWrap",
+            "IMachine",
+            true,
+            Context {
+                call: "CreateMachine(bstrSettingsFile.raw(), Bstr(pszName).raw(), ComSafeArrayAsInParam(groups), Bstr(pszOsTypeId).raw(), createFlags.raw(), machine.asOutParam())",
+                file: "VBoxManageMisc.cpp",
+                line: if sim.version.major >= 7 { 444 } else { 360 },
+            },
+        ));
+    }
+    if register && reg.reg.vms.iter().any(|v| v.name == name) {
+        return Err(com_error(
+            &format!(
+                "Cannot register the VM '{name}' ({{{uuid}}}) because a VM with the same name already exists"
+            ),
+            VBOX_E_INVALID_OBJECT_STATE,
+            "VirtualBoxWrap",
+            "IVirtualBox",
+            true,
+            Context {
+                call: "RegisterMachine(machine)",
+                file: "VBoxManageMisc.cpp",
+                line: if sim.version.major >= 7 { 460 } else { 376 },
+            },
+        ));
+    }
+    let mut vm = Vm {
+        name: name.clone(),
+        uuid: uuid.clone(),
+        cfg_file: cfg_file.clone(),
+        settings: Default::default(),
+        nics: (0..8).map(|_| Nic::new(random_mac())).collect(),
+        controllers: Vec::new(),
+        shared_folders: Vec::new(),
+        extradata: Default::default(),
+        guest_properties: Default::default(),
+        state: VmState::Poweroff,
+        state_change_time: now_state_time(),
+        session_pid: None,
+    };
+    vm.nics[0].attachment = "nat".into();
+    if let Some(os) = parsed.value_of("ostype") {
+        vm.settings.insert("ostype".into(), os.to_string());
+    }
+    write_settings_file(&vm).map_err(|e| {
+        plain_error(&[&format!(
+            "Could not create the settings file '{}' ({e})",
+            cfg_file.display()
+        )])
+    })?;
+    let mut out = format!("Virtual machine '{name}' is created");
+    if register {
+        reg.reg.vms.push(vm);
+        reg.save().map_err(|e| internal(&e.to_string()))?;
+        out += " and registered";
+    }
+    out += &format!(".\nUUID: {uuid}\nSettings file: '{}'\n", cfg_file.display());
+    Ok(Outcome::ok(out))
+}
+
+/// VirtualBox's default machine folder: `~/VirtualBox VMs`.
+pub fn default_machine_folder() -> PathBuf {
+    let home = std::env::var_os("HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/root"));
+    home.join("VirtualBox VMs")
+}
+
+/// Writes a `.vbox` file beside the VM, as VirtualBox keeps one per machine.
+fn write_settings_file(vm: &Vm) -> std::io::Result<()> {
+    fs::create_dir_all(vm.folder())?;
+    let xml = format!(
+        "<?xml version=\"1.0\"?>\n<VirtualBox xmlns=\"http://www.virtualbox.org/\" version=\"1.16-linux\">\n  <Machine uuid=\"{{{}}}\" name=\"{}\" OSType=\"{}\"/>\n</VirtualBox>\n",
+        vm.uuid,
+        xml_escape(&vm.name),
+        xml_escape(vm.setting("ostype").unwrap_or("Other"))
+    );
+    fs::write(&vm.cfg_file, xml)
+}
+
+fn xml_escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('"', "&quot;")
+}
+
+// ---------------------------------------------------------------- modifyvm
+
+/// How a `modifyvm` option is stored: the showvminfo key it sets and how its value reads.
+#[derive(Clone, Copy)]
+enum Kind {
+    /// `on`/`off`, stored as given.
+    OnOff,
+    /// A number.
+    Int,
+    /// Free text.
+    Text,
+    /// One of the listed words (case-insensitive), stored as the second element.
+    Choice(&'static [(&'static str, &'static str)]),
+}
+
+/// Plain `modifyvm` options: (option, showvminfo key, kind).
+const PLAIN_OPTIONS: &[(&str, &str, Kind)] = &[
+    ("ostype", "ostype", Kind::Text),
+    ("memory", "memory", Kind::Int),
+    ("pagefusion", "pagefusion", Kind::OnOff),
+    ("vram", "vram", Kind::Int),
+    ("cpus", "cpus", Kind::Int),
+    ("cpuexecutioncap", "cpuexecutioncap", Kind::Int),
+    ("cpuhotplug", "cpuhotplug", Kind::OnOff),
+    ("cpu-profile", "cpu-profile", Kind::Text),
+    ("acpi", "acpi", Kind::OnOff),
+    ("ioapic", "ioapic", Kind::OnOff),
+    ("hpet", "hpet", Kind::OnOff),
+    ("triplefaultreset", "triplefaultreset", Kind::OnOff),
+    ("apic", "apic", Kind::OnOff),
+    ("x2apic", "x2apic", Kind::OnOff),
+    ("paravirtprovider", "paravirtprovider", Kind::Text),
+    ("hwvirtex", "hwvirtex", Kind::OnOff),
+    ("nestedpaging", "nestedpaging", Kind::OnOff),
+    ("largepages", "largepages", Kind::OnOff),
+    ("vtxvpid", "vtxvpid", Kind::OnOff),
+    ("vtxux", "vtxux", Kind::OnOff),
+    ("nested-hw-virt", "nested-hw-virt", Kind::OnOff),
+    ("pae", "pae", Kind::OnOff),
+    ("longmode", "longmode", Kind::OnOff),
+    ("accelerate3d", "accelerate3d", Kind::OnOff),
+    ("accelerate2dvideo", "accelerate2dvideo", Kind::OnOff),
+    ("rtcuseutc", "rtcuseutc", Kind::OnOff),
+    ("biossystemtimeoffset", "biossystemtimeoffset", Kind::Int),
+    ("bioslogofadein", "bioslogofadein", Kind::OnOff),
+    ("bioslogofadeout", "bioslogofadeout", Kind::OnOff),
+    ("bioslogodisplaytime", "bioslogodisplaytime", Kind::Int),
+    (
+        "biosbootmenu",
+        "bootmenu",
+        Kind::Choice(&[
+            ("disabled", "disabled"),
+            ("menuonly", "menuonly"),
+            ("messageandmenu", "messageandmenu"),
+        ]),
+    ),
+    (
+        "firmware",
+        "firmware",
+        Kind::Choice(&[
+            ("bios", "BIOS"),
+            ("efi", "EFI"),
+            ("efi32", "EFI32"),
+            ("efi64", "EFI64"),
+        ]),
+    ),
+    (
+        "chipset",
+        "chipset",
+        Kind::Choice(&[("piix3", "piix3"), ("ich9", "ich9")]),
+    ),
+    (
+        "graphicscontroller",
+        "graphicscontroller",
+        Kind::Choice(&[
+            ("none", "none"),
+            ("vboxvga", "vboxvga"),
+            ("vmsvga", "vmsvga"),
+            ("vboxsvga", "vboxsvga"),
+        ]),
+    ),
+    ("monitorcount", "monitorcount", Kind::Int),
+    ("description", "description", Kind::Text),
+    ("usb", "usb", Kind::OnOff),
+    ("usbehci", "ehci", Kind::OnOff),
+    ("usbxhci", "xhci", Kind::OnOff),
+    ("audio", "audio", Kind::Text),
+    ("audiocontroller", "audiocontroller", Kind::Text),
+    ("audio-enabled", "audio-enabled", Kind::OnOff),
+    ("audioout", "audio_out", Kind::OnOff),
+    ("audioin", "audio_in", Kind::OnOff),
+    ("clipboard", "clipboard", Kind::Text),
+    ("clipboard-mode", "clipboard", Kind::Text),
+    ("draganddrop", "draganddrop", Kind::Text),
+    ("vrde", "vrde", Kind::OnOff),
+    ("mouse", "hidpointing", Kind::Text),
+    ("keyboard", "hidkeyboard", Kind::Text),
+    ("autostart-enabled", "autostart-enabled", Kind::OnOff),
+    ("autostart-delay", "autostart-delay", Kind::Int),
+    ("defaultfrontend", "defaultfrontend", Kind::Text),
+    ("iommu", "iommu", Kind::Text),
+    ("uart1", "uart1", Kind::Text),
+    ("uartmode1", "uartmode1", Kind::Text),
+    ("uart2", "uart2", Kind::Text),
+    ("uartmode2", "uartmode2", Kind::Text),
+];
+
+/// Per-adapter and other `modifyvm` options with an index.
+const INDEXED: &[(&str, u32)] = &[
+    ("nic", 8),
+    ("nictype", 8),
+    ("cableconnected", 8),
+    ("nicpromisc", 8),
+    ("nicspeed", 8),
+    ("nicbootprio", 8),
+    ("hostonlyadapter", 8),
+    ("hostonly-adapter", 8),
+    ("bridgeadapter", 8),
+    ("bridge-adapter", 8),
+    ("intnet", 8),
+    ("macaddress", 8),
+    ("mac-address", 8),
+    ("natpf", 8),
+    ("natnet", 8),
+    ("natdnshostresolver", 8),
+    ("natdnsproxy", 8),
+    ("natdnspassdomain", 8),
+    ("nataliasmode", 8),
+    ("natsettings", 8),
+    ("nicgenericdrv", 8),
+    ("boot", 4),
+];
+
+fn modifyvm_specs() -> Vec<Spec> {
+    let mut specs: Vec<Spec> = PLAIN_OPTIONS
+        .iter()
+        .map(|(o, _, _)| Spec::value(o))
+        .collect();
+    specs.push(Spec::value("name"));
+    specs.push(Spec::value("groups"));
+    specs.extend(INDEXED.iter().map(|(o, n)| Spec::indexed(o, *n)));
+    specs
+}
+
+pub fn modifyvm(sim: &Sim, args: &[String]) -> SimResult {
+    let specs = modifyvm_specs();
+    let Some(target) = args.first() else {
+        return Err(sim.syntax("modifyvm", Syntax::Message("Not enough parameters".into())));
+    };
+    let parsed = sim.getopt("modifyvm", &args[1..], &specs)?;
+    if let Some(p) = parsed.positionals().first() {
+        return Err(sim.syntax("modifyvm", Syntax::InvalidParameter(p.to_string())));
+    }
+    let mut reg = sim.registry()?;
+    let idx = find_vm(sim, &reg.reg, "modifyvm", target)?;
+    let mut vm = reg.reg.vms[idx].clone();
+    refresh_state(&mut vm);
+    if vm.state.is_active() {
+        return Err(locked_for_session(
+            &vm,
+            if sim.version.major >= 7 { 668 } else { 587 },
+            "VBoxManageModifyVM.cpp",
+        ));
+    }
+    for arg in &parsed {
+        let Arg::Opt { name, index, value } = arg else {
+            continue;
+        };
+        let value = value.clone().unwrap_or_default();
+        apply_modify(sim, &reg.reg, &mut vm, name, *index, &value)?;
+    }
+    reg.reg.vms[idx] = vm;
+    reg.save().map_err(|e| internal(&e.to_string()))?;
+    Ok(Outcome::default())
+}
+
+fn invalid_value(sim: &Sim, opt: &str, index: u32, value: &str) -> VBoxError {
+    let opt = if index > 0 {
+        format!("--{opt}{index}")
+    } else {
+        format!("--{opt}")
+    };
+    sim.syntax(
+        "modifyvm",
+        Syntax::Message(format!("Invalid {opt} argument '{value}'")),
+    )
+}
+
+fn on_off(sim: &Sim, opt: &str, index: u32, value: &str) -> SimResult<bool> {
+    match value.to_ascii_lowercase().as_str() {
+        "on" => Ok(true),
+        "off" => Ok(false),
+        _ => Err(invalid_value(sim, opt, index, value)),
+    }
+}
+
+fn apply_modify(
+    sim: &Sim,
+    reg: &Registry,
+    vm: &mut Vm,
+    opt: &str,
+    index: u32,
+    value: &str,
+) -> SimResult<()> {
+    if let Some((_, key, kind)) = PLAIN_OPTIONS.iter().find(|(o, _, _)| *o == opt) {
+        let stored = match kind {
+            Kind::OnOff => {
+                on_off(sim, opt, 0, value)?;
+                value.to_ascii_lowercase()
+            }
+            Kind::Int => value
+                .parse::<u64>()
+                .map_err(|_| invalid_value(sim, opt, 0, value))?
+                .to_string(),
+            Kind::Text => value.to_string(),
+            Kind::Choice(choices) => choices
+                .iter()
+                .find(|(w, _)| w.eq_ignore_ascii_case(value))
+                .map(|(_, s)| s.to_string())
+                .ok_or_else(|| invalid_value(sim, opt, 0, value))?,
+        };
+        vm.settings.insert(key.to_string(), stored);
+        return Ok(());
+    }
+    let n = index as usize;
+    match opt {
+        "name" => {
+            if reg.vms.iter().any(|v| v.name == value && v.uuid != vm.uuid) {
+                return Err(plain_error(&[&format!(
+                    "Could not rename the machine: a machine named '{value}' already exists"
+                )]));
+            }
+            vm.name = value.to_string();
+        }
+        "groups" => {
+            vm.settings.insert("groups".into(), value.to_string());
+        }
+        "boot" => {
+            let dev = value.to_ascii_lowercase();
+            if !["none", "floppy", "dvd", "disk", "net"].contains(&dev.as_str()) {
+                return Err(invalid_value(sim, opt, index, value));
+            }
+            vm.settings.insert(format!("boot{index}"), dev);
+        }
+        "nic" => {
+            let a = value.to_ascii_lowercase();
+            let known = [
+                "none",
+                "null",
+                "nat",
+                "bridged",
+                "intnet",
+                "hostonly",
+                "generic",
+                "natnetwork",
+                "hostonlynet",
+            ];
+            if !known.contains(&a.as_str()) {
+                return Err(invalid_value(sim, opt, index, value));
+            }
+            vm.nic_mut(n).attachment = a;
+        }
+        "nictype" => {
+            let known = [
+                "Am79C970A",
+                "Am79C973",
+                "Am79C960",
+                "82540EM",
+                "82543GC",
+                "82545EM",
+                "virtio",
+                "usbnet",
+            ];
+            let Some(t) = known.iter().find(|k| k.eq_ignore_ascii_case(value)) else {
+                return Err(invalid_value(sim, opt, index, value));
+            };
+            vm.nic_mut(n).nictype = t.to_string();
+        }
+        "cableconnected" => vm.nic_mut(n).cable_connected = on_off(sim, opt, index, value)?,
+        "nicpromisc" => {
+            let p = value.to_ascii_lowercase();
+            if !["deny", "allow-vms", "allow-all"].contains(&p.as_str()) {
+                return Err(invalid_value(sim, opt, index, value));
+            }
+            vm.nic_mut(n).promisc = p;
+        }
+        "nicspeed" => {
+            vm.nic_mut(n).speed = value
+                .parse()
+                .map_err(|_| invalid_value(sim, opt, index, value))?
+        }
+        "nicbootprio" | "nicgenericdrv" => {}
+        "hostonlyadapter" | "hostonly-adapter" => {
+            vm.nic_mut(n).hostonly_adapter = value.to_string()
+        }
+        "bridgeadapter" | "bridge-adapter" => vm.nic_mut(n).bridge_adapter = value.to_string(),
+        "intnet" => vm.nic_mut(n).intnet = value.to_string(),
+        "macaddress" | "mac-address" => {
+            let mac = if value.eq_ignore_ascii_case("auto") {
+                random_mac()
+            } else {
+                let m = value.to_ascii_uppercase();
+                if m.len() != 12 || !m.chars().all(|c| c.is_ascii_hexdigit()) {
+                    return Err(invalid_value(sim, opt, index, value));
+                }
+                m
+            };
+            vm.nic_mut(n).mac = mac;
+        }
+        "natpf" => modify_natpf(sim, vm, n, value)?,
+        "natnet" | "natdnshostresolver" | "natdnsproxy" | "natdnspassdomain" | "nataliasmode"
+        | "natsettings" => {
+            if opt.starts_with("natdns") {
+                on_off(sim, opt, index, value)?;
+            }
+            vm.nic_mut(n)
+                .nat_settings
+                .insert(opt.to_string(), value.to_string());
+        }
+        _ => return Err(sim.syntax("modifyvm", Syntax::UnknownOption(format!("--{opt}")))),
+    }
+    Ok(())
+}
+
+fn modify_natpf(sim: &Sim, vm: &mut Vm, n: usize, value: &str) -> SimResult<()> {
+    let line = if sim.version.major >= 7 { 1910 } else { 1766 };
+    if let Some(name) = value.strip_prefix("delete") {
+        // `--natpf1 delete NAME` arrives as one value "delete" followed by a positional only
+        // in the old syntax; VirtualBox takes "delete <name>" as the option's value.
+        let name = name.trim();
+        let nic = vm.nic_mut(n);
+        let before = nic.forwarding.len();
+        nic.forwarding.retain(|r| r.split(',').next() != Some(name));
+        if nic.forwarding.len() == before {
+            return Err(code_error(
+                NS_ERROR_INVALID_ARG,
+                Context {
+                    call: "RemoveRedirect(Bstr(ValueUnion.psz).raw())",
+                    file: "VBoxManageModifyVM.cpp",
+                    line,
+                },
+            ));
+        }
+        return Ok(());
+    }
+    let Some(rule) = ForwardRule::parse(value) else {
+        return Err(invalid_value(sim, "natpf", n as u32, value));
+    };
+    let nic = vm.nic_mut(n);
+    let clash = nic
+        .forwarding
+        .iter()
+        .filter_map(|r| ForwardRule::parse(r))
+        .any(|r| {
+            r.name == rule.name
+                || (r.proto == rule.proto
+                    && r.host_port == rule.host_port
+                    && r.host_ip == rule.host_ip)
+        });
+    if clash {
+        return Err(code_error(
+            NS_ERROR_INVALID_ARG,
+            Context {
+                call: "AddRedirect(Bstr(strName).raw(), proto, Bstr(strHostIp).raw(), RTStrToUInt16(strHostPort), Bstr(strGuestIp).raw(), RTStrToUInt16(strGuestPort))",
+                file: "VBoxManageModifyVM.cpp",
+                line: line - 24,
+            },
+        ));
+    }
+    nic.forwarding.push(value.to_string());
+    Ok(())
+}
+
+// ---------------------------------------------------------------- storage
+
+pub fn storagectl(sim: &Sim, args: &[String]) -> SimResult {
+    let specs = [
+        Spec::value("name"),
+        Spec::value("add"),
+        Spec::value("controller"),
+        Spec::value("portcount"),
+        Spec::value("hostiocache"),
+        Spec::value("bootable"),
+        Spec::flag("rename"),
+        Spec::flag("remove"),
+    ];
+    let Some(target) = args.first() else {
+        return Err(sim.syntax(
+            "storagectl",
+            Syntax::Message("Not enough parameters".into()),
+        ));
+    };
+    let parsed = sim.getopt("storagectl", &args[1..], &specs)?;
+    let Some(name) = parsed.value_of("name") else {
+        return Err(sim.syntax(
+            "storagectl",
+            Syntax::Message("Storage controller name not specified".into()),
+        ));
+    };
+    let mut reg = sim.registry()?;
+    let idx = find_vm(sim, &reg.reg, "storagectl", target)?;
+    let mut vm = reg.reg.vms[idx].clone();
+    refresh_state(&mut vm);
+    if vm.state.is_active() {
+        return Err(locked_for_session(
+            &vm,
+            1096,
+            "VBoxManageStorageController.cpp",
+        ));
+    }
+    if parsed.has("remove") {
+        let before = vm.controllers.len();
+        vm.controllers.retain(|c| c.name != name);
+        if before == vm.controllers.len() {
+            return Err(controller_not_found(name));
+        }
+    } else if let Some(bus) = parsed.value_of("add") {
+        let bus = bus.to_ascii_lowercase();
+        let (ty, ports, max) = match bus.as_str() {
+            "sata" => ("IntelAhci", 30, 30),
+            "ide" => ("PIIX4", 2, 2),
+            "scsi" => ("LsiLogic", 16, 16),
+            "sas" => ("LsiLogicSas", 8, 255),
+            "floppy" => ("I82078", 1, 1),
+            "usb" => ("USB", 8, 8),
+            "pcie" => ("NVMe", 1, 255),
+            "virtio" | "virtio-scsi" => ("VirtioSCSI", 1, 255),
+            _ => {
+                return Err(sim.syntax(
+                    "storagectl",
+                    Syntax::Message(format!("Invalid --add argument '{bus}'")),
+                ));
+            }
+        };
+        if vm.controller(name).is_some() {
+            return Err(com_error(
+                &format!("Storage controller named '{name}' already exists"),
+                Code {
+                    name: "VBOX_E_OBJECT_IN_USE",
+                    hex: "0x80bb000c",
+                    text: "Object in use",
+                },
+                "SessionMachine",
+                "IMachine",
+                true,
+                Context {
+                    call: "AddStorageController(Bstr(pszCtl).raw(), StorageBus_SATA, ctl.asOutParam())",
+                    file: "VBoxManageStorageController.cpp",
+                    line: 1166,
+                },
+            ));
+        }
+        vm.controllers.push(StorageController {
+            name: name.to_string(),
+            controller_type: ty.to_string(),
+            bus,
+            port_count: ports,
+            max_port_count: max,
+            host_io_cache: false,
+            bootable: true,
+            attachments: Vec::new(),
+        });
+    }
+    let Some(ctl) = vm.controllers.iter_mut().find(|c| c.name == name) else {
+        return Err(controller_not_found(name));
+    };
+    if let Some(c) = parsed.value_of("controller") {
+        ctl.controller_type = c.to_string();
+    }
+    if let Some(p) = parsed.value_of("portcount") {
+        ctl.port_count = p.parse().map_err(|_| {
+            sim.syntax(
+                "storagectl",
+                Syntax::Message(format!("Invalid --portcount argument '{p}'")),
+            )
+        })?;
+    }
+    if let Some(h) = parsed.value_of("hostiocache") {
+        ctl.host_io_cache = h.eq_ignore_ascii_case("on");
+    }
+    if let Some(b) = parsed.value_of("bootable") {
+        ctl.bootable = b.eq_ignore_ascii_case("on");
+    }
+    reg.reg.vms[idx] = vm;
+    reg.save().map_err(|e| internal(&e.to_string()))?;
+    Ok(Outcome::default())
+}
+
+fn controller_not_found(name: &str) -> VBoxError {
+    com_error(
+        &format!("Could not find a storage controller named '{name}'"),
+        VBOX_E_OBJECT_NOT_FOUND,
+        "SessionMachine",
+        "IMachine",
+        true,
+        Context {
+            call: "GetStorageControllerByName(Bstr(pszCtl).raw(), storageCtl.asOutParam())",
+            file: "VBoxManageStorageController.cpp",
+            line: 1113,
+        },
+    )
+}
+
+pub fn storageattach(sim: &Sim, args: &[String]) -> SimResult {
+    let specs = [
+        Spec::value("storagectl"),
+        Spec::value("port"),
+        Spec::value("device"),
+        Spec::value("type"),
+        Spec::value("medium"),
+        Spec::value("mtype"),
+        Spec::value("nonrotational"),
+        Spec::value("discard"),
+        Spec::value("hotpluggable"),
+        Spec::value("passthrough"),
+        Spec::value("tempeject"),
+        Spec::value("comment"),
+        Spec::value("setuuid"),
+        Spec::flag("forceunmount"),
+    ];
+    let Some(target) = args.first() else {
+        return Err(sim.syntax(
+            "storageattach",
+            Syntax::Message("Not enough parameters".into()),
+        ));
+    };
+    let parsed = sim.getopt("storageattach", &args[1..], &specs)?;
+    let Some(ctl_name) = parsed.value_of("storagectl") else {
+        return Err(sim.syntax(
+            "storageattach",
+            Syntax::Message("Storage controller name not specified".into()),
+        ));
+    };
+    let port: u32 = parsed
+        .value_of("port")
+        .unwrap_or("0")
+        .parse()
+        .map_err(|_| {
+            sim.syntax(
+                "storageattach",
+                Syntax::Message("Invalid --port argument".into()),
+            )
+        })?;
+    let device: u32 = parsed
+        .value_of("device")
+        .unwrap_or("0")
+        .parse()
+        .map_err(|_| {
+            sim.syntax(
+                "storageattach",
+                Syntax::Message("Invalid --device argument".into()),
+            )
+        })?;
+    let mut reg = sim.registry()?;
+    let idx = find_vm(sim, &reg.reg, "storageattach", target)?;
+    let mut vm = reg.reg.vms[idx].clone();
+    refresh_state(&mut vm);
+    if vm.state.is_active() {
+        return Err(locked_for_session(
+            &vm,
+            369,
+            "VBoxManageStorageController.cpp",
+        ));
+    }
+    if vm.controller(ctl_name).is_none() {
+        return Err(controller_not_found(ctl_name));
+    }
+    let medium_arg = parsed.value_of("medium").unwrap_or("none");
+    let kind = match parsed
+        .value_of("type")
+        .map(str::to_ascii_lowercase)
+        .as_deref()
+    {
+        Some("hdd") => "hdd",
+        Some("dvddrive") => "dvddrive",
+        Some("fdd") => "fdd",
+        Some(other) => {
+            return Err(sim.syntax(
+                "storageattach",
+                Syntax::Message(format!("Invalid --type argument '{other}'")),
+            ));
+        }
+        None => "hdd",
+    };
+    let ctl = vm
+        .controllers
+        .iter_mut()
+        .find(|c| c.name == ctl_name)
+        .expect("checked above");
+    if port >= ctl.port_count.max(1) && ctl.bus != "ide" {
+        ctl.port_count = (port + 1).min(ctl.max_port_count);
+    }
+    ctl.attachments
+        .retain(|a| !(a.port == port && a.device == device));
+    match medium_arg {
+        "none" => {}
+        "emptydrive" => ctl.attachments.push(Attachment {
+            port,
+            device,
+            kind: kind.into(),
+            medium: None,
+        }),
+        path => {
+            let device_type = if kind == "dvddrive" { "dvd" } else { "hdd" };
+            let uuid = media::open_medium(sim, &mut reg.reg, path, device_type)?;
+            ctl.attachments.push(Attachment {
+                port,
+                device,
+                kind: kind.into(),
+                medium: Some(uuid),
+            });
+        }
+    }
+    reg.reg.vms[idx] = vm;
+    reg.save().map_err(|e| internal(&e.to_string()))?;
+    Ok(Outcome::default())
+}
+
+// ---------------------------------------------------------------- start and stop
+
+pub fn startvm(sim: &Sim, args: &[String]) -> SimResult {
+    let specs = [Spec::value("type"), Spec::value("putenv"), Spec::value("E")];
+    let parsed = sim.getopt("startvm", args, &specs)?;
+    let names = parsed.positionals();
+    if names.is_empty() {
+        return Err(sim.syntax(
+            "startvm",
+            Syntax::Message("at least one VM name or uuid required".into()),
+        ));
+    }
+    if let Some(t) = parsed.value_of("type")
+        && !["gui", "sdl", "headless", "separate"].contains(&t)
+    {
+        return Err(sim.syntax(
+            "startvm",
+            Syntax::Message(format!("Invalid session type '{t}'")),
+        ));
+    }
+    let mut out = Outcome::default();
+    for name in names {
+        let mut reg = sim.registry()?;
+        let idx = find_vm(sim, &reg.reg, "startvm", name)?;
+        let mut vm = reg.reg.vms[idx].clone();
+        refresh_state(&mut vm);
+        if vm.state.is_active() {
+            return Err(com_error(
+                &format!(
+                    "The machine '{}' is already locked by a session (or being locked or unlocked)",
+                    vm.name
+                ),
+                VBOX_E_INVALID_OBJECT_STATE,
+                "MachineWrap",
+                "IMachine",
+                true,
+                Context {
+                    call: "LaunchVMProcess(a->session, sessionType.raw(), ComSafeArrayAsInParam(aBstrEnv), progress.asOutParam())",
+                    file: "VBoxManageMisc.cpp",
+                    line: if sim.version.major >= 7 { 881 } else { 727 },
+                },
+            ));
+        }
+        check_startable(sim, &reg.reg, &vm)?;
+        let pid = crate::vmproc::spawn_vm_process(sim, &vm).map_err(|e| {
+            com_error(
+                &format!(
+                    "The virtual machine '{}' has terminated unexpectedly during startup ({e})",
+                    vm.name
+                ),
+                NS_ERROR_FAILURE,
+                "MachineWrap",
+                "IMachine",
+                false,
+                Context {
+                    call: "LaunchVMProcess",
+                    file: "VBoxManageMisc.cpp",
+                    line: 727,
+                },
+            )
+        })?;
+        vm.session_pid = Some(pid);
+        vm.state = VmState::Running;
+        vm.state_change_time = now_state_time();
+        reg.reg.vms[idx] = vm;
+        reg.save().map_err(|e| internal(&e.to_string()))?;
+        out.stdout += &format!(
+            "Waiting for VM \"{name}\" to power on...\nVM \"{name}\" has been successfully started.\n"
+        );
+    }
+    Ok(out)
+}
+
+/// What VirtualBox checks when it powers a VM on: its adapters and media exist.
+fn check_startable(sim: &Sim, reg: &Registry, vm: &Vm) -> SimResult<()> {
+    for (i, nic) in vm.nics.iter().enumerate() {
+        if nic.attachment == "hostonly" && reg.hostonlyif(&nic.hostonly_adapter).is_none() {
+            let shown = if nic.hostonly_adapter.is_empty() {
+                ""
+            } else {
+                &nic.hostonly_adapter
+            };
+            return Err(com_error(
+                &format!(
+                    "Failed to open a session for the virtual machine {}.\nVBoxManage: error: Nonexistent host networking interface, name '{shown}' (VERR_INTERNAL_ERROR)",
+                    vm.name
+                ),
+                NS_ERROR_FAILURE,
+                "ConsoleWrap",
+                "IConsole",
+                false,
+                Context {
+                    call: "LaunchVMProcess(a->session, sessionType.raw(), ComSafeArrayAsInParam(aBstrEnv), progress.asOutParam())",
+                    file: "VBoxManageMisc.cpp",
+                    line: if sim.version.major >= 7 { 881 } else { 727 },
+                },
+            )
+            .with_nic_hint(i + 1));
+        }
+    }
+    for ctl in &vm.controllers {
+        for a in &ctl.attachments {
+            if let Some(m) = a.medium.as_ref().and_then(|u| reg.medium(u))
+                && !m.location.exists()
+            {
+                return Err(com_error(
+                    &format!(
+                        "Could not open the medium '{}'.\nVBoxManage: error: VD: error VERR_FILE_NOT_FOUND opening image file '{}' (VERR_FILE_NOT_FOUND)",
+                        m.location.display(),
+                        m.location.display()
+                    ),
+                    VBOX_E_FILE_ERROR,
+                    "MediumWrap",
+                    "IMedium",
+                    true,
+                    Context {
+                        call: "LaunchVMProcess(a->session, sessionType.raw(), ComSafeArrayAsInParam(aBstrEnv), progress.asOutParam())",
+                        file: "VBoxManageMisc.cpp",
+                        line: if sim.version.major >= 7 { 881 } else { 727 },
+                    },
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+impl VBoxError {
+    fn with_nic_hint(self, _nic: usize) -> VBoxError {
+        self
+    }
+}
+
+pub fn controlvm(sim: &Sim, args: &[String]) -> SimResult {
+    let (Some(target), Some(action)) = (args.first(), args.get(1)) else {
+        return Err(sim.syntax("controlvm", Syntax::Message("Not enough parameters".into())));
+    };
+    let action = action.to_ascii_lowercase();
+    let known = [
+        "poweroff",
+        "acpipowerbutton",
+        "pause",
+        "resume",
+        "savestate",
+        "reset",
+    ];
+    if !known.contains(&action.as_str()) && !action.starts_with("natpf") {
+        return Err(sim.syntax(
+            "controlvm",
+            Syntax::Message(format!("Invalid parameter '{}'", args[1])),
+        ));
+    }
+    let mut reg = sim.registry()?;
+    let idx = find_vm(sim, &reg.reg, "controlvm", target)?;
+    let mut vm = reg.reg.vms[idx].clone();
+    if refresh_state(&mut vm) {
+        reg.reg.vms[idx] = vm.clone();
+        reg.save().map_err(|e| internal(&e.to_string()))?;
+    }
+    if !vm.state.is_active() {
+        return Err(plain_error(&[&format!(
+            "Machine '{}' is not currently running",
+            vm.name
+        )]));
+    }
+    let pid = vm.session_pid.unwrap_or(0);
+    match action.as_str() {
+        "poweroff" => {
+            drop(reg);
+            crate::vmproc::signal(pid, crate::vmproc::POWEROFF_SIGNAL);
+            wait_until_stopped(sim, &vm.uuid, pid, Duration::from_secs(60))?;
+            Ok(Outcome::default().with_stderr(PROGRESS))
+        }
+        "acpipowerbutton" => {
+            crate::vmproc::signal(pid, crate::vmproc::ACPI_SIGNAL);
+            Ok(Outcome::default())
+        }
+        "pause" | "resume" => {
+            let pause = action == "pause";
+            if pause != (vm.state == VmState::Running) {
+                let state = if pause { "paused" } else { "running" };
+                return Err(com_error(
+                    &format!("Invalid machine state: {}", vm.state.as_str()),
+                    VBOX_E_INVALID_VM_STATE,
+                    "ConsoleWrap",
+                    "IConsole",
+                    true,
+                    Context {
+                        call: if pause { "Pause()" } else { "Resume()" },
+                        file: "VBoxManageControlVM.cpp",
+                        line: if pause { 411 } else { 415 },
+                    },
+                ))
+                .map(|o: Outcome| o)
+                .map_err(|mut e| {
+                    let _ = state;
+                    e.code = 1;
+                    e
+                });
+            }
+            crate::vmproc::freeze_guest(&vm, pause).map_err(|e| internal(&e.to_string()))?;
+            vm.state = if pause {
+                VmState::Paused
+            } else {
+                VmState::Running
+            };
+            vm.state_change_time = now_state_time();
+            reg.reg.vms[idx] = vm;
+            reg.save().map_err(|e| internal(&e.to_string()))?;
+            Ok(Outcome::default())
+        }
+        other => Err(plain_error(&[&format!(
+            "The simulator does not emulate 'controlvm {other}'"
+        )])),
+    }
+}
+
+/// Waits until the VM process `pid` has gone and the registry says the VM is off.
+fn wait_until_stopped(sim: &Sim, uuid: &str, pid: u32, limit: Duration) -> SimResult<()> {
+    let start = Instant::now();
+    while pid_alive(pid) {
+        if start.elapsed() > limit {
+            crate::vmproc::signal(pid, libc::SIGKILL);
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let mut reg = sim.registry()?;
+    if let Some(vm) = reg.reg.vms.iter_mut().find(|v| v.uuid == uuid)
+        && vm.state.is_active()
+    {
+        vm.state = VmState::Poweroff;
+        vm.session_pid = None;
+        vm.state_change_time = now_state_time();
+        clear_transient_properties(vm);
+        reg.save().map_err(|e| internal(&e.to_string()))?;
+    }
+    Ok(())
+}
+
+pub fn unregistervm(sim: &Sim, args: &[String]) -> SimResult {
+    let specs = [Spec::flag("delete"), Spec::flag("delete-all")];
+    let parsed = sim.getopt("unregistervm", args, &specs)?;
+    let Some(target) = parsed.positionals().first().map(|s| s.to_string()) else {
+        return Err(sim.syntax("unregistervm", Syntax::Message("VM name required".into())));
+    };
+    let mut reg = sim.registry()?;
+    let idx = find_vm(sim, &reg.reg, "unregistervm", &target)?;
+    let mut vm = reg.reg.vms[idx].clone();
+    refresh_state(&mut vm);
+    if vm.state.is_active() {
+        return Err(com_error(
+            &format!(
+                "Cannot unregister the machine '{}' while it is locked",
+                vm.name
+            ),
+            VBOX_E_INVALID_OBJECT_STATE,
+            "MachineWrap",
+            "IMachine",
+            true,
+            Context {
+                call: "Unregister(CleanupMode_DetachAllReturnHardDisksOnly, ComSafeArrayAsOutParam(aMedia))",
+                file: "VBoxManageMisc.cpp",
+                line: if sim.version.major >= 7 { 240 } else { 171 },
+            },
+        ));
+    }
+    reg.reg.vms.remove(idx);
+    let mut out = Outcome::default();
+    if parsed.has("delete") || parsed.has("delete-all") {
+        // Hard disks attached only to this VM are deleted with it; DVD images are kept.
+        for ctl in &vm.controllers {
+            for a in &ctl.attachments {
+                let Some(uuid) = &a.medium else { continue };
+                let used_elsewhere = reg.reg.vms.iter().any(|o| {
+                    o.controllers
+                        .iter()
+                        .flat_map(|c| &c.attachments)
+                        .any(|x| x.medium.as_ref() == Some(uuid))
+                });
+                if used_elsewhere {
+                    continue;
+                }
+                if let Some(mi) = reg.reg.media.iter().position(|m| &m.uuid == uuid) {
+                    let m = reg.reg.media[mi].clone();
+                    if m.device == "hdd" || parsed.has("delete-all") {
+                        let _ = fs::remove_file(&m.location);
+                        media::remove_guest_disk_state(sim, &m.uuid);
+                    }
+                    reg.reg.media.remove(mi);
+                }
+            }
+        }
+        let folder = vm.folder();
+        let _ = fs::remove_file(&vm.cfg_file);
+        let _ = fs::remove_file(vm.cfg_file.with_extension("vbox-prev"));
+        let _ = fs::remove_dir_all(folder.join("Logs"));
+        let _ = fs::remove_dir_all(crate::vmproc::runtime_dir(sim, &vm.uuid));
+        let _ = fs::remove_dir(&folder);
+        out.stderr = PROGRESS.to_string();
+    }
+    reg.save().map_err(|e| internal(&e.to_string()))?;
+    Ok(out)
+}
+
+// ---------------------------------------------------------------- properties and extra data
+
+pub fn guestproperty(sim: &Sim, args: &[String]) -> SimResult {
+    let Some(verb) = args.first() else {
+        return Err(sim.syntax(
+            "guestproperty",
+            Syntax::Message("Missing sub-command".into()),
+        ));
+    };
+    let rest = &args[1..];
+    match verb.as_str() {
+        "get" => {
+            let parsed = sim.getopt("guestproperty", rest, &[Spec::flag("verbose")])?;
+            let pos = parsed.positionals();
+            let [vmname, prop] = pos[..] else {
+                return Err(sim.syntax(
+                    "guestproperty",
+                    Syntax::Message("Incorrect parameters".into()),
+                ));
+            };
+            let reg = sim.registry()?;
+            let idx = find_vm(sim, &reg.reg, "guestproperty", vmname)?;
+            let mut vm = reg.reg.vms[idx].clone();
+            refresh_state(&mut vm);
+            Ok(Outcome::ok(match vm.guest_properties.get(prop) {
+                Some(p) if parsed.has("verbose") => {
+                    format!(
+                        "Value: {}\nTimestamp: {}\nFlags: {}\n",
+                        p.value, p.timestamp, p.flags
+                    )
+                }
+                Some(p) => format!("Value: {}\n", p.value),
+                None => "No value set!\n".to_string(),
+            }))
+        }
+        "set" => {
+            let parsed = sim.getopt("guestproperty", rest, &[Spec::value("flags")])?;
+            let pos = parsed.positionals();
+            if !(2..=3).contains(&pos.len()) {
+                return Err(sim.syntax(
+                    "guestproperty",
+                    Syntax::Message("Incorrect parameters".into()),
+                ));
+            }
+            let mut reg = sim.registry()?;
+            let idx = find_vm(sim, &reg.reg, "guestproperty", pos[0])?;
+            let vm = &mut reg.reg.vms[idx];
+            match pos.get(2) {
+                Some(value) => {
+                    vm.guest_properties.insert(
+                        pos[1].to_string(),
+                        GuestProperty {
+                            value: value.to_string(),
+                            timestamp: now_nanos(),
+                            flags: parsed.value_of("flags").unwrap_or("").to_string(),
+                        },
+                    );
+                }
+                None => {
+                    vm.guest_properties.remove(pos[1]);
+                }
+            }
+            reg.save().map_err(|e| internal(&e.to_string()))?;
+            Ok(Outcome::default())
+        }
+        "enumerate" => {
+            let parsed = sim.getopt(
+                "guestproperty",
+                rest,
+                &[
+                    Spec::value("patterns"),
+                    Spec::flag("old-format"),
+                    Spec::flag("no-timestamp"),
+                    Spec::flag("no-flags"),
+                ],
+            )?;
+            let pos = parsed.positionals();
+            let Some(vmname) = pos.first() else {
+                return Err(sim.syntax(
+                    "guestproperty",
+                    Syntax::Message("Incorrect parameters".into()),
+                ));
+            };
+            let reg = sim.registry()?;
+            let idx = find_vm(sim, &reg.reg, "guestproperty", vmname)?;
+            let mut vm = reg.reg.vms[idx].clone();
+            refresh_state(&mut vm);
+            let patterns: Vec<&str> = parsed
+                .value_of("patterns")
+                .map(|p| p.split('|').collect())
+                .unwrap_or_default();
+            let props: Vec<(&String, &GuestProperty)> = vm
+                .guest_properties
+                .iter()
+                .filter(|(k, _)| patterns.is_empty() || patterns.iter().any(|p| glob_match(p, k)))
+                .collect();
+            Ok(Outcome::ok(format_properties(
+                sim,
+                &props,
+                parsed.has("old-format"),
+            )))
+        }
+        other => Err(sim.syntax(
+            "guestproperty",
+            Syntax::Message(format!("Unknown sub-command '{other}'")),
+        )),
+    }
+}
+
+/// `guestproperty enumerate` output: one `Name: ..., value: ...` line each before 7.0, an
+/// aligned table sorted by name from 7.0 on.
+fn format_properties(sim: &Sim, props: &[(&String, &GuestProperty)], old: bool) -> String {
+    if sim.version.major < 7 || old {
+        return props
+            .iter()
+            .map(|(k, p)| {
+                format!(
+                    "Name: {k}, value: {}, timestamp: {}, flags: {}\n",
+                    p.value, p.timestamp, p.flags
+                )
+            })
+            .collect();
+    }
+    let name_w = props
+        .iter()
+        .map(|(k, _)| k.len())
+        .max()
+        .unwrap_or(0)
+        .min(48);
+    let val_w = props
+        .iter()
+        .map(|(_, p)| p.value.len() + 2)
+        .max()
+        .unwrap_or(0)
+        .min(28);
+    props
+        .iter()
+        .map(|(k, p)| {
+            let secs = (p.timestamp / 1_000_000_000) as i64;
+            let millis = ((p.timestamp / 1_000_000) % 1000) as u16;
+            let t = time::OffsetDateTime::from_unix_timestamp(secs)
+                .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+            let stamp = format!(
+                "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{millis:03}Z",
+                t.year(),
+                u8::from(t.month()),
+                t.day(),
+                t.hour(),
+                t.minute(),
+                t.second()
+            );
+            let value = format!("'{}'", p.value);
+            let mut line = format!("{k:<name_w$} = {value:<val_w$} @ {stamp}");
+            if !p.flags.is_empty() {
+                line += &format!(" {}", p.flags);
+            }
+            line + "\n"
+        })
+        .collect()
+}
+
+/// VirtualBox's simple patterns: `*` and `?`.
+fn glob_match(pattern: &str, text: &str) -> bool {
+    fn go(p: &[u8], t: &[u8]) -> bool {
+        match (p.first(), t.first()) {
+            (None, None) => true,
+            (Some(b'*'), _) => go(&p[1..], t) || (!t.is_empty() && go(p, &t[1..])),
+            (Some(b'?'), Some(_)) => go(&p[1..], &t[1..]),
+            (Some(a), Some(b)) if a == b => go(&p[1..], &t[1..]),
+            _ => false,
+        }
+    }
+    go(pattern.as_bytes(), text.as_bytes())
+}
+
+pub fn sharedfolder(sim: &Sim, args: &[String]) -> SimResult {
+    let Some(verb) = args.first() else {
+        return Err(sim.syntax(
+            "sharedfolder",
+            Syntax::Message("Not enough parameters".into()),
+        ));
+    };
+    let specs = [
+        Spec::value("name"),
+        Spec::value("hostpath"),
+        Spec::flag("transient"),
+        Spec::flag("readonly"),
+        Spec::flag("automount"),
+        Spec::value("auto-mount-point"),
+    ];
+    let parsed = sim.getopt("sharedfolder", &args[1..], &specs)?;
+    let pos = parsed.positionals();
+    let Some(target) = pos.first() else {
+        return Err(sim.syntax(
+            "sharedfolder",
+            Syntax::Message("Not enough parameters".into()),
+        ));
+    };
+    let Some(name) = parsed.value_of("name") else {
+        return Err(sim.syntax(
+            "sharedfolder",
+            Syntax::Message("Parameter --name is required".into()),
+        ));
+    };
+    let mut reg = sim.registry()?;
+    let idx = find_vm(sim, &reg.reg, "sharedfolder", target)?;
+    let mut vm = reg.reg.vms[idx].clone();
+    refresh_state(&mut vm);
+    let transient = parsed.has("transient");
+    if vm.state.is_active() && !transient {
+        return Err(locked_for_session(&vm, 1165, "VBoxManageMisc.cpp"));
+    }
+    match verb.as_str() {
+        "add" => {
+            let Some(host_path) = parsed.value_of("hostpath") else {
+                return Err(sim.syntax(
+                    "sharedfolder",
+                    Syntax::Message("Parameter --hostpath is required".into()),
+                ));
+            };
+            if vm.shared_folders.iter().any(|s| s.name == name) {
+                return Err(com_error(
+                    &format!("Shared folder named '{name}' already exists"),
+                    VBOX_E_OBJECT_IN_USE_CODE,
+                    "SessionMachine",
+                    "IMachine",
+                    true,
+                    Context {
+                        call: "CreateSharedFolder(Bstr(name).raw(), Bstr(hostpath).raw(), fWritable, fAutoMount, Bstr(pszAutoMountPoint).raw())",
+                        file: "VBoxManageMisc.cpp",
+                        line: 1175,
+                    },
+                ));
+            }
+            vm.shared_folders.push(SharedFolder {
+                name: name.to_string(),
+                host_path: host_path.to_string(),
+                automount: parsed.has("automount"),
+                transient,
+            });
+        }
+        "remove" => {
+            let before = vm.shared_folders.len();
+            vm.shared_folders.retain(|s| s.name != name);
+            if before == vm.shared_folders.len() {
+                return Err(com_error(
+                    &format!("Could not find a shared folder named '{name}'."),
+                    VBOX_E_OBJECT_NOT_FOUND,
+                    "SessionMachine",
+                    "IMachine",
+                    true,
+                    Context {
+                        call: "RemoveSharedFolder(Bstr(pszName).raw())",
+                        file: "VBoxManageMisc.cpp",
+                        line: 1226,
+                    },
+                ));
+            }
+        }
+        other => {
+            return Err(sim.syntax(
+                "sharedfolder",
+                Syntax::Message(format!("Invalid parameter '{other}'")),
+            ));
+        }
+    }
+    reg.reg.vms[idx] = vm;
+    reg.save().map_err(|e| internal(&e.to_string()))?;
+    Ok(Outcome::default())
+}
+
+const VBOX_E_OBJECT_IN_USE_CODE: Code = Code {
+    name: "VBOX_E_OBJECT_IN_USE",
+    hex: "0x80bb000c",
+    text: "Object in use",
+};
+
+pub fn setextradata(sim: &Sim, args: &[String]) -> SimResult {
+    if !(2..=3).contains(&args.len()) {
+        return Err(sim.syntax(
+            "setextradata",
+            Syntax::Message("Incorrect number of parameters".into()),
+        ));
+    }
+    let mut reg = sim.registry()?;
+    let map = if args[0] == "global" {
+        &mut reg.reg.extradata
+    } else {
+        let idx = find_vm(sim, &reg.reg, "setextradata", &args[0])?;
+        &mut reg.reg.vms[idx].extradata
+    };
+    match args.get(2) {
+        Some(v) if !v.is_empty() => {
+            map.insert(args[1].clone(), v.clone());
+        }
+        _ => {
+            map.remove(&args[1]);
+        }
+    }
+    reg.save().map_err(|e| internal(&e.to_string()))?;
+    Ok(Outcome::default())
+}
+
+pub fn getextradata(sim: &Sim, args: &[String]) -> SimResult {
+    if args.len() != 2 {
+        return Err(sim.syntax(
+            "getextradata",
+            Syntax::Message("Incorrect number of parameters".into()),
+        ));
+    }
+    let reg = sim.registry()?;
+    let map = if args[0] == "global" {
+        &reg.reg.extradata
+    } else {
+        let idx = find_vm(sim, &reg.reg, "getextradata", &args[0])?;
+        &reg.reg.vms[idx].extradata
+    };
+    if args[1] == "enumerate" {
+        return Ok(Outcome::ok(
+            map.iter()
+                .map(|(k, v)| format!("Key: {k}, Value: {v}\n"))
+                .collect::<String>(),
+        ));
+    }
+    Ok(Outcome::ok(match map.get(&args[1]) {
+        Some(v) => format!("Value: {v}\n"),
+        None => "No value set!\n".to_string(),
+    }))
+}
+
+// ---------------------------------------------------------------- VBOXSIM_FAIL
+
+/// The real error a subcommand prints when `VBOXSIM_FAIL` picks this call.
+pub fn injected_error(sim: &Sim, argv: &[String]) -> VBoxError {
+    let cmd = argv[0].as_str();
+    let target = argv.get(1).cloned().unwrap_or_default();
+    match cmd {
+        "startvm" => com_error(
+            &format!(
+                "The virtual machine '{target}' has terminated unexpectedly during startup with exit code 1 (0x1)"
+            ),
+            NS_ERROR_FAILURE,
+            "MachineWrap",
+            "IMachine",
+            false,
+            Context { call: "LaunchVMProcess", file: "VBoxManageMisc.cpp", line: 727 },
+        ),
+        "createvm" => com_error(
+            "Could not create the directory for the machine (VERR_ACCESS_DENIED)",
+            VBOX_E_FILE_ERROR,
+            "MachineWrap",
+            "IMachine",
+            true,
+            Context {
+                call: "CreateMachine(bstrSettingsFile.raw(), Bstr(pszName).raw(), ComSafeArrayAsInParam(groups), Bstr(pszOsTypeId).raw(), createFlags.raw(), machine.asOutParam())",
+                file: "VBoxManageMisc.cpp",
+                line: if sim.version.major >= 7 { 444 } else { 360 },
+            },
+        ),
+        "convertfromraw" | "createmedium" | "createhd" => plain_error(&[&format!(
+            "Cannot create the disk image \"{}\": VERR_DISK_FULL",
+            argv.iter().skip(1).find(|a| a.ends_with(".vmdk") || a.ends_with(".vdi")).cloned().unwrap_or_default()
+        )]),
+        "hostonlyif" => VBoxError {
+            stdout: String::new(),
+            stderr: "0%...\nProgress state: NS_ERROR_FAILURE\nVBoxManage: error: Failed to create the host-only adapter\nVBoxManage: error: VBoxNetAdpCtl: Error while adding new interface: failed to open /dev/vboxnetctl: No such file or directory\nVBoxManage: error: Details: code NS_ERROR_FAILURE (0x80004005), component HostNetworkInterfaceWrap, interface IHostNetworkInterface\nVBoxManage: error: Context: \"RTEXITCODE handleCreate(HandlerArg *)\" at line 95 of file VBoxManageHostonly.cpp\n".into(),
+            code: 1,
+        },
+        "controlvm" | "unregistervm" => com_error(
+            "The object is not ready",
+            super::errors::E_ACCESSDENIED,
+            "ConsoleWrap",
+            "IConsole",
+            true,
+            Context { call: "PowerDown(progress.asOutParam())", file: "VBoxManageControlVM.cpp", line: 1060 },
+        ),
+        "dhcpserver" => com_error(
+            "Invalid server address",
+            NS_ERROR_INVALID_ARG,
+            "VirtualBoxWrap",
+            "IVirtualBox",
+            true,
+            Context {
+                call: "SetConfiguration ( Bstr(pIp).mutableRaw(), Bstr(pNetmask).mutableRaw(), Bstr(pLowerIp).mutableRaw(), Bstr(pUpperIp).mutableRaw())",
+                file: "VBoxManageDHCPServer.cpp",
+                line: 384,
+            },
+        ),
+        _ => com_error(
+            &format!("The machine '{target}' is already locked for a session (or being unlocked)"),
+            VBOX_E_INVALID_OBJECT_STATE,
+            "MachineWrap",
+            "IMachine",
+            true,
+            Context { call: "LockMachine(a->session, LockType_Write)", file: "VBoxManageModifyVM.cpp", line: 587 },
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn glob_patterns() {
+        assert!(glob_match(
+            "/VirtualBox/GuestInfo/Net/*",
+            "/VirtualBox/GuestInfo/Net/1/V4/IP"
+        ));
+        assert!(!glob_match(
+            "/VirtualBox/GuestInfo/Net/?",
+            "/VirtualBox/GuestInfo/Net/10"
+        ));
+    }
+}
