@@ -13,8 +13,8 @@ use std::os::fd::AsRawFd;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, Result, anyhow, bail};
@@ -219,7 +219,7 @@ struct VmProcess {
     run_dir: PathBuf,
     cgroup: String,
     guest: Option<Child>,
-    netns: Option<File>,
+    netns: GuestNetns,
     adapters: Vec<Adapter>,
     /// Host ends of the NAT adapters' veths.
     nat_ends: Vec<String>,
@@ -256,7 +256,7 @@ impl VmProcess {
             vm,
             run_dir,
             guest: None,
-            netns: None,
+            netns: Arc::new(Mutex::new(None)),
             adapters: Vec::new(),
             nat_ends: Vec::new(),
             stop: Arc::new(AtomicBool::new(false)),
@@ -394,7 +394,14 @@ impl VmProcess {
             }
             std::thread::sleep(Duration::from_millis(5));
         }
-        self.netns = Some(File::open(format!("/proc/{pid}/ns/net"))?);
+        let ns = File::open(format!("/proc/{pid}/ns/net"))?;
+        // Checked again on the open file: it must not be the host's namespace.
+        if fs::read_link(format!("/proc/self/fd/{}", ns.as_raw_fd()))? == own {
+            bail!("the guest's network namespace is the host's");
+        }
+        if let Ok(mut slot) = self.netns.lock() {
+            *slot = Some(Arc::new(ns));
+        }
         Ok(console)
     }
 
@@ -805,19 +812,9 @@ impl VmProcess {
                             rule.guest_ip.clone()
                         };
                         let stop = self.stop.clone();
-                        let run_dir = self.run_dir.clone();
-                        let uuid = self.vm.uuid.clone();
-                        let home = self.sim.home.clone();
+                        let netns = self.netns.clone();
                         std::thread::spawn(move || {
-                            forward_loop(
-                                listener,
-                                guest_ip,
-                                rule.guest_port,
-                                stop,
-                                run_dir,
-                                uuid,
-                                home,
-                            )
+                            forward_loop(listener, guest_ip, rule.guest_port, stop, netns)
                         });
                     }
                     Err(e) => log(&format!(
@@ -887,15 +884,16 @@ fn spawn_console_reader(
     });
 }
 
+/// The guest's network namespace, once the guest is known to be inside it.
+type GuestNetns = Arc<Mutex<Option<Arc<File>>>>;
+
 /// Accepts on the host side and connects inside the guest's network namespace.
 fn forward_loop(
     listener: TcpListener,
     guest_ip: String,
     guest_port: u16,
     stop: Arc<AtomicBool>,
-    _run_dir: PathBuf,
-    uuid: String,
-    home: PathBuf,
+    netns: GuestNetns,
 ) {
     let _ = listener.set_nonblocking(true);
     while !stop.load(Ordering::Relaxed) {
@@ -903,38 +901,34 @@ fn forward_loop(
             Ok((client, _)) => {
                 let _ = client.set_nonblocking(false);
                 let target = guest_ip.clone();
-                let uuid = uuid.clone();
-                let home = home.clone();
+                let ns = netns.lock().ok().and_then(|g| g.clone());
                 std::thread::spawn(move || {
-                    if let Err(e) = forward_one(client, &target, guest_port, &uuid, &home) {
+                    // Before the guest is up there is nothing to connect to: drop the client,
+                    // as VirtualBox's NAT does while the guest does not listen.
+                    let Some(ns) = ns else { return };
+                    if let Err(e) = forward_one(client, &target, guest_port, &ns) {
                         log(&format!(
                             "NAT: forwarding to {target}:{guest_port} failed: {e}"
                         ));
                     }
                 });
             }
-            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
-                std::thread::sleep(Duration::from_millis(10))
-            }
             Err(_) => std::thread::sleep(Duration::from_millis(10)),
         }
     }
 }
 
-fn forward_one(client: TcpStream, ip: &str, port: u16, uuid: &str, home: &Path) -> Result<()> {
-    let pid = std::process::id();
-    let _ = (uuid, home);
+fn forward_one(client: TcpStream, ip: &str, port: u16, netns: &File) -> Result<()> {
+    let host_ns = fs::read_link("/proc/self/ns/net")?;
     // This thread enters the guest's network namespace; sockets keep the namespace they were
     // made in, so the connection works from any thread afterwards.
-    let guest_pid = fs::read_to_string(format!("/proc/{pid}/task/{pid}/children"))?
-        .split_whitespace()
-        .next()
-        .and_then(|p| p.parse::<u32>().ok())
-        .ok_or_else(|| anyhow!("the guest is not running"))?;
-    let ns = File::open(format!("/proc/{guest_pid}/ns/net"))?;
     // SAFETY: setns on this thread only; the fd is a valid namespace file.
-    if unsafe { libc::setns(ns.as_raw_fd(), libc::CLONE_NEWNET) } != 0 {
+    if unsafe { libc::setns(netns.as_raw_fd(), libc::CLONE_NEWNET) } != 0 {
         return Err(std::io::Error::last_os_error().into());
+    }
+    // Never connect from the host's namespace: the guest's NAT address must not leave the host.
+    if fs::read_link("/proc/thread-self/ns/net")? == host_ns {
+        bail!("refusing to connect: not inside the guest's network namespace");
     }
     let guest = TcpStream::connect_timeout(
         &(ip.parse::<Ipv4Addr>()?, port).into(),

@@ -164,18 +164,25 @@ pub const VBOX_E_IPRT_ERROR: Code = Code {
     text: "IPRT error",
 };
 
-/// The logo VBoxManage prints before usage on a syntax error.
+/// The logo VBoxManage prints before a syntax error (and before the full usage).
 pub fn logo(v: &SimVersion) -> String {
+    let product = if v.at_least(7, 1, 0) {
+        "Oracle VirtualBox"
+    } else {
+        "Oracle VM VirtualBox"
+    };
+    let head = format!(
+        "{product} Command Line Management Interface Version {}\n",
+        v.short_with_suffix()
+    );
     if v.major >= 7 {
         format!(
-            "Oracle VM VirtualBox Command Line Management Interface Version {}\nCopyright (C) 2005-{} Oracle and/or its affiliates\n\n",
-            v.short_with_suffix(),
+            "{head}Copyright (C) 2005-{} Oracle and/or its affiliates\n\n",
             v.copyright_year()
         )
     } else {
         format!(
-            "Oracle VM VirtualBox Command Line Management Interface Version {}\n(C) 2005-{} Oracle Corporation\nAll rights reserved.\n\n",
-            v.short_with_suffix(),
+            "{head}(C) 2005-{} Oracle Corporation\nAll rights reserved.\n\n",
             v.copyright_year()
         )
     }
@@ -188,36 +195,109 @@ pub enum Syntax {
     UnknownOption(String),
     /// `Invalid parameter '...'` from the option parser (a stray positional argument).
     InvalidParameter(String),
+    /// An option given without its value.
+    MissingValue(String),
     /// A check of the command itself: `Invalid command 'foo'`, `Unknown sub-command 'x'`.
     Message(String),
 }
 
-/// A syntax error (exit status 2) with the logo and the usage of `usage_of`.
-pub fn syntax_error(v: &SimVersion, usage_of: &str, what: Syntax) -> VBoxError {
-    let usage = super::usage::usage(v, usage_of);
+/// 6.1 rewrote these commands with the new help system; from 7.0 every command uses it.
+const NEW_STYLE_IN_61: &[&str] = &["sharedfolder", "dhcpserver"];
+
+fn new_style(v: &SimVersion, cmd: &str) -> bool {
+    v.major >= 7 || (v.at_least(6, 1, 0) && NEW_STYLE_IN_61.contains(&cmd))
+}
+
+/// A syntax error (exit status 2): the logo, the command's usage and the error, in the old
+/// (before 7.0) or the new layout.
+pub fn syntax_error(v: &SimVersion, cmd: &str, what: Syntax) -> VBoxError {
+    let (getopt, msg) = match &what {
+        Syntax::UnknownOption(o) => (true, format!("Unknown option: {o}")),
+        Syntax::InvalidParameter(p) => (true, format!("Invalid parameter '{p}'")),
+        Syntax::MissingValue(o) => (
+            true,
+            format!("{o}: RTGetOpt: Command line option needs argument."),
+        ),
+        Syntax::Message(m) => (false, m.clone()),
+    };
     let mut s = logo(v);
-    if v.major >= 7 {
-        let msg = match &what {
-            Syntax::UnknownOption(o) => format!("Unknown option: {o}"),
-            Syntax::InvalidParameter(p) => format!("Invalid parameter '{p}'"),
-            Syntax::Message(m) => m.clone(),
-        };
-        s += &format!("VBoxManage: error: {msg}\n\n{usage}");
-    } else {
+    if new_style(v, cmd) {
+        let (usage, lines) = super::usage::brief_usage(v, cmd);
+        s += &format!("VBoxManage: error: {msg}\n");
+        if !getopt {
+            s += "\n";
+        }
         s += &usage;
-        s += "\n";
-        match &what {
-            Syntax::UnknownOption(o) => s += &format!("VBoxManage: error: Unknown option: {o}\n"),
-            Syntax::InvalidParameter(p) => {
-                s += &format!("VBoxManage: error: Invalid parameter '{p}'\n")
-            }
-            Syntax::Message(m) => s += &format!("Syntax error: {m}\n"),
+        if lines >= 16 {
+            s += &format!("\nVBoxManage: error: {msg}\n");
+        }
+    } else {
+        s += &super::usage::old_usage(cmd);
+        if getopt {
+            s += &format!("VBoxManage: error: {msg}\n");
+        } else {
+            s += &format!("\nSyntax error: {msg}\n");
         }
     }
     VBoxError {
         stdout: String::new(),
         stderr: s,
         code: 2,
+    }
+}
+
+/// A command given without any argument prints its usage on stdout and exits 1.
+pub fn bare_usage(v: &SimVersion, cmd: &str) -> VBoxError {
+    let stdout = if new_style(v, cmd) {
+        super::usage::brief_usage(v, cmd).0
+    } else {
+        super::usage::old_usage(cmd)
+    };
+    VBoxError {
+        stdout,
+        stderr: String::new(),
+        code: 1,
+    }
+}
+
+/// `errorArgument`: one error line, no usage, exit 2.
+pub fn argument_error(msg: &str) -> VBoxError {
+    VBoxError {
+        stdout: String::new(),
+        stderr: format!("VBoxManage: error: {msg}\n"),
+        code: 2,
+    }
+}
+
+/// A failed progress: the dots, the status (on its own line before 7.0), the operation's
+/// message, then the error block without a callee and with the handler's signature as Context.
+pub fn progress_error(
+    v: &SimVersion,
+    code: Code,
+    operation: &str,
+    lines: &[String],
+    component: &str,
+    interface: &str,
+    ctx: Context,
+) -> VBoxError {
+    let mut s = if v.major >= 7 {
+        format!("0%...{}\n", code.name)
+    } else {
+        format!("0%...\nProgress state: {}\n", code.name)
+    };
+    s += &format!("VBoxManage: error: {operation}\n");
+    for l in lines {
+        s += &format!("VBoxManage: error: {l}\n");
+    }
+    s += &format!(
+        "VBoxManage: error: Details: code {} ({}), component {component}, interface {interface}\n",
+        code.name, code.hex
+    );
+    s += &context_line(ctx);
+    VBoxError {
+        stdout: String::new(),
+        stderr: s,
+        code: 1,
     }
 }
 

@@ -174,47 +174,166 @@ fn media_list(r: &Registry, device: &str) -> String {
         .collect()
 }
 
+/// `list systemproperties`: labels padded to column 33, in each version's order.
 fn system_properties(sim: &Sim) -> String {
     let v = &sim.version;
-    let api = format!("{}_{}", v.major, v.minor);
-    let folder = super::vm::default_machine_folder();
-    let rows: Vec<(&str, String)> = vec![
-        ("API version:", api),
+    let v7 = v.major >= 7;
+    let v71 = v.at_least(7, 1, 0);
+    let v61 = v.at_least(6, 1, 0);
+    let folder = super::vm::default_machine_folder().display().to_string();
+    let mut rows: Vec<(&str, String)> = vec![
+        ("API version:", format!("{}_{}", v.major, v.minor)),
         ("Minimum guest RAM size:", "4 Megabytes".into()),
         ("Maximum guest RAM size:", "2097152 Megabytes".into()),
-        ("Minimum video RAM size:", "0 Megabytes".into()),
+        (
+            "Minimum video RAM size:",
+            if v7 { "0 Megabytes" } else { "1 Megabytes" }.into(),
+        ),
         ("Maximum video RAM size:", "256 Megabytes".into()),
         ("Maximum guest monitor count:", "64".into()),
         ("Minimum guest CPU count:", "1".into()),
-        ("Maximum guest CPU count:", "64".into()),
-        ("Virtual disk limit (info):", "2199022206976 Bytes".into()),
-        ("Maximum Serial Port count:", "4".into()),
-        ("Maximum Parallel Port count:", "2".into()),
-        ("Maximum Boot Position:", "4".into()),
-        ("Maximum PIIX3 Network Adapter count:", "8".into()),
-        ("Maximum ICH9 Network Adapter count:", "36".into()),
-        ("Default machine folder:", folder.display().to_string()),
-        ("Raw-mode Supported:", "no".into()),
-        ("Exclusive HW virtualization use:", "on".into()),
-        ("Default hard disk format:", "VDI".into()),
-        ("VRDE auth library:", "VBoxAuth".into()),
-        ("Webservice auth. library:", "VBoxAuth".into()),
-        ("Remote desktop ExtPack:", String::new()),
-        ("Log history count:", "3".into()),
-        ("Default frontend:", String::new()),
-        ("Default audio driver:", "ALSA".into()),
-        ("Autostart database path:", String::new()),
         (
-            "Default Guest Additions ISO:",
-            "/usr/share/virtualbox/VBoxGuestAdditions.iso".into(),
+            "Maximum guest CPU count:",
+            if v7 { "64" } else { "32" }.into(),
         ),
-        ("Logging Level:", "all".into()),
-        ("Proxy Mode:", "System".into()),
-        ("Proxy URL:", String::new()),
+        ("Virtual disk limit (info):", "2199022206976 Bytes".into()),
     ];
-    rows.iter()
-        .map(|(k, val)| format!("{k:<33}{val}\n"))
-        .collect()
+    if !v71 {
+        let per_bus: &[(&str, &str)] = &[
+            ("Maximum Serial Port count:", "4"),
+            ("Maximum Parallel Port count:", "2"),
+            ("Maximum Boot Position:", "4"),
+            ("Maximum PIIX3 Network Adapter count:   ", "8"),
+            ("Maximum ICH9 Network Adapter count:   ", "36"),
+            ("Maximum PIIX3 IDE Controllers:", "1"),
+            ("Maximum ICH9 IDE Controllers:", "1"),
+            ("Maximum IDE Port count:", "2"),
+            ("Maximum Devices per IDE Port:", "2"),
+            ("Maximum PIIX3 SATA Controllers:", "1"),
+            ("Maximum ICH9 SATA Controllers:", "8"),
+            ("Maximum SATA Port count:", "30"),
+            ("Maximum Devices per SATA Port:", "1"),
+            ("Maximum PIIX3 SCSI Controllers:", "1"),
+            ("Maximum ICH9 SCSI Controllers:", "8"),
+            ("Maximum SCSI Port count:", "16"),
+            ("Maximum Devices per SCSI Port:", "1"),
+            ("Maximum SAS PIIX3 Controllers:", "1"),
+            ("Maximum SAS ICH9 Controllers:", "8"),
+            ("Maximum SAS Port count:", "255"),
+            ("Maximum Devices per SAS Port:", "1"),
+            ("Maximum NVMe PIIX3 Controllers:", "1"),
+            ("Maximum NVMe ICH9 Controllers:", "8"),
+            ("Maximum NVMe Port count:", "255"),
+            ("Maximum Devices per NVMe Port:", "1"),
+        ];
+        rows.extend(per_bus.iter().map(|(k, val)| (*k, val.to_string())));
+        if v61 {
+            rows.push(("Maximum virtio-scsi PIIX3 Controllers:  ", "1".into()));
+            rows.push(("Maximum virtio-scsi ICH9 Controllers:   ", "8".into()));
+            rows.push(("Maximum virtio-scsi Port count:         ", "256".into()));
+            rows.push(("Maximum Devices per virtio-scsi Port:   ", "1".into()));
+        }
+        rows.push(("Maximum PIIX3 Floppy Controllers:", "1".into()));
+        rows.push(("Maximum ICH9 Floppy Controllers:", "1".into()));
+        rows.push(("Maximum Floppy Port count:", "1".into()));
+        rows.push(("Maximum Devices per Floppy Port:", "2".into()));
+    }
+    rows.push(("Default machine folder:", folder));
+    rows.push(("Raw-mode Supported:", if v61 { "no" } else { "yes" }.into()));
+    rows.push(("Exclusive HW virtualization use:", "on".into()));
+    rows.push(("Default hard disk format:", "VDI".into()));
+    rows.push(("VRDE auth library:", "VBoxAuth".into()));
+    rows.push(("Webservice auth. library:", "VBoxAuth".into()));
+    rows.push(("Remote desktop ExtPack:", String::new()));
+    if v7 {
+        rows.push(("VM encryption ExtPack:", String::new()));
+    }
+    rows.push(("Log history count:", "3".into()));
+    rows.push(("Default frontend:", String::new()));
+    rows.push((
+        "Default audio driver:",
+        if v7 { "PulseAudio" } else { "ALSA" }.into(),
+    ));
+    rows.push(("Autostart database path:", String::new()));
+    rows.push((
+        "Default Guest Additions ISO:",
+        "/usr/share/virtualbox/VBoxGuestAdditions.iso".into(),
+    ));
+    rows.push(("Logging Level:", if v7 { "all" } else { "" }.into()));
+    if v61 {
+        rows.push(("Proxy Mode:", "System".into()));
+        rows.push(("Proxy URL:", String::new()));
+    }
+    if v7 {
+        rows.push(("User language:", "en_US".into()));
+    }
+    // Labels shorter than 33 columns are padded; the wide ones carry their own blanks.
+    let mut out: String = rows
+        .iter()
+        .map(|(k, val)| {
+            if k.ends_with(' ') || k.len() >= 33 {
+                format!("{k}{val}\n")
+            } else {
+                format!("{k:<33}{val}\n")
+            }
+        })
+        .collect();
+    if v71 {
+        out += &platform_properties();
+    }
+    out
+}
+
+/// 7.1's per-platform block after `User language:`.
+fn platform_properties() -> String {
+    let mut s = String::from("Host platform properties:\n");
+    let host: &[(&str, &str)] = &[
+        ("Maximum Serial Port count:", "4"),
+        ("Maximum Parallel Port count:", "2"),
+        ("Maximum Boot Position:", "4"),
+        ("Maximum Floppy Port count:", "1"),
+        ("Maximum Floppy Devices per Port:", "2"),
+        ("Maximum virtio-scsi Port count:", "256"),
+        ("Maximum virtio-scsi Devices per Port:", "1"),
+        ("Maximum IDE Port count:", "2"),
+        ("Maximum IDE Devices per port:", "2"),
+        ("Maximum SATA Port count:", "30"),
+        ("Maximum SATA Device per port:", "1"),
+        ("Maximum SCSI Port count:", "16"),
+        ("Maximum SCSI Devices per port:", "1"),
+        ("Maximum SAS Port count:", "255"),
+        ("Maximum SAS Devices per Port:", "1"),
+        ("Maximum NVMe Port count:", "255"),
+        ("Maximum NVMe Devices per Port:", "1"),
+    ];
+    for (k, v) in host {
+        // The SATA line is one blank short in VirtualBox's own table.
+        let width = if *k == "Maximum SATA Device per port:" {
+            39
+        } else {
+            40
+        };
+        s += &format!("{k:<width$}{v}\n");
+    }
+    s += "Supported chipsets:                     PIIX3, ICH9\n";
+    for chipset in ["PIIX3", "ICH9"] {
+        let (nics, many) = if chipset == "PIIX3" {
+            ("8", "1")
+        } else {
+            ("36", "8")
+        };
+        s += &format!("{chipset} chipset properties:\n");
+        s += &format!("Maximum {chipset} Network Adapter count:   {nics}\n");
+        s += &format!("Maximum {chipset} IDE Controllers:   1\n");
+        s += &format!("Maximum {chipset} SATA Controllers:  {many}\n");
+        s += &format!("Maximum {chipset} SCSI Controllers:  {many}\n");
+        s += &format!("Maximum {chipset} SAS Controllers:   {many}\n");
+        s += &format!("Maximum {chipset} NVMe Controllers:  {many}\n");
+        s += &format!("Maximum {chipset} virtio-scsi Controllers:  {many}\n");
+        s += &format!("Maximum {chipset} Floppy Controllers:1\n\n");
+    }
+    s += "Supported platform architectures: x86\n\n";
+    s
 }
 
 fn host_info(sim: &Sim) -> String {

@@ -9,8 +9,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use super::errors::{
-    Code, Context, Outcome, SimResult, Syntax, VBOX_E_FILE_ERROR, VBOX_E_IPRT_ERROR, VBoxError,
-    com_error, plain_error,
+    Code, Context, Outcome, SimResult, Syntax, VBOX_E_FILE_ERROR, VBOX_E_IPRT_ERROR, com_error,
+    plain_error, progress_error,
 };
 use super::getopt::{ArgsExt, Spec};
 use super::state::{Medium, Registry, absolute};
@@ -55,22 +55,34 @@ pub fn detect_format(path: &Path) -> std::io::Result<Option<&'static str>> {
 
 fn open_medium_context(sim: &Sim) -> Context {
     Context {
-        call: "OpenMedium(Bstr(pszMedium).raw(), devTypeRequested, accessMode, fForceNewUuidOnOpen, pMedium.asOutParam())",
-        file: "VBoxManageStorageController.cpp",
-        line: if sim.version.major >= 7 { 221 } else { 178 },
+        call: "OpenMedium(Bstr(pszFilenameOrUuid).raw(), enmDevType, enmAccessMode, fForceNewUuidOnOpen, pMedium.asOutParam())",
+        file: "VBoxManageDisk.cpp",
+        line: if sim.version.major == 5 { 178 } else { 201 },
     }
 }
 
 /// Registers `path` as a medium of `device` type (`hdd`, `dvd`) if needed; returns its UUID.
-pub fn open_medium(sim: &Sim, reg: &mut Registry, path: &str, device: &str) -> SimResult<String> {
+/// `from_attach`: storageattach's error adds a line naming the argument as given.
+pub fn open_medium(
+    sim: &Sim,
+    reg: &mut Registry,
+    path: &str,
+    device: &str,
+    from_attach: bool,
+) -> SimResult<String> {
     if let Some(i) = reg.find_medium(path) {
         return Ok(reg.media[i].uuid.clone());
     }
     let location = absolute(Path::new(path));
     if !location.exists() {
-        return Err(com_error(
+        let why = if location.parent().is_some_and(Path::exists) {
+            "VERR_FILE_NOT_FOUND"
+        } else {
+            "VERR_PATH_NOT_FOUND"
+        };
+        let mut e = com_error(
             &format!(
-                "Could not find file for the medium '{}' (VERR_FILE_NOT_FOUND)",
+                "Could not find file for the medium '{}' ({why})",
                 location.display()
             ),
             VBOX_E_FILE_ERROR,
@@ -78,7 +90,12 @@ pub fn open_medium(sim: &Sim, reg: &mut Registry, path: &str, device: &str) -> S
             "IMedium",
             true,
             open_medium_context(sim),
-        ));
+        );
+        // storageattach adds the argument as it was given; closemedium does not.
+        if from_attach {
+            e.stderr += &format!("VBoxManage: error: Invalid UUID or filename \"{path}\"\n");
+        }
+        return Err(e);
     }
     let format = detect_format(&location).map_err(|e| internal(&e.to_string()))?;
     let Some(format) = format else {
@@ -124,13 +141,6 @@ fn qemu_img(args: &[&str]) -> Result<(), String> {
     } else {
         Err(String::from_utf8_lossy(&out.stderr).trim().to_string())
     }
-}
-
-fn already_exists(path: &Path) -> VBoxError {
-    plain_error(&[&format!(
-        "Cannot create the disk image \"{}\": VERR_ALREADY_EXISTS",
-        path.display()
-    )])
 }
 
 pub fn createmedium(sim: &Sim, cmd: &str, args: &[String]) -> SimResult {
@@ -179,23 +189,45 @@ pub fn createmedium(sim: &Sim, cmd: &str, args: &[String]) -> SimResult {
     let Some(qfmt) = qemu_format(&format) else {
         return Err(sim.syntax(cmd, Syntax::Message(format!("Invalid format '{format}'"))));
     };
-    let path = absolute(Path::new(filename));
+    // A file name without an extension gets the format's.
+    let mut path = absolute(Path::new(filename));
+    if path.extension().is_none() {
+        path.set_extension(format.to_ascii_lowercase());
+    }
     let mut reg = sim.registry()?;
     if path.exists() || reg.reg.find_medium_by_path(&path).is_some() {
-        return Err(com_error(
-            &format!(
-                "Could not create the medium storage unit '{}'.\nVBoxManage: error: VD: Failed to create image '{}' (VERR_ALREADY_EXISTS)",
-                path.display(),
+        let backend = match format.as_str() {
+            "VMDK" => format!(
+                "VMDK: could not create new file '{}' (VERR_ALREADY_EXISTS)",
                 path.display()
             ),
+            other => format!(
+                "{other}: cannot create image '{}' (VERR_ALREADY_EXISTS)",
+                path.display()
+            ),
+        };
+        let v = &sim.version;
+        return Err(progress_error(
+            v,
             VBOX_E_FILE_ERROR,
+            "Failed to create medium",
+            &[
+                format!(
+                    "Could not create the medium storage unit '{}'.",
+                    path.display()
+                ),
+                backend,
+            ],
             "MediumWrap",
             "IMedium",
-            true,
             Context {
-                call: "RTEXITCODE handleCreateMedium(HandlerArg *)",
+                call: "RTEXITCODE handleCreateMedium(HandlerArg*)",
                 file: "VBoxManageDisk.cpp",
-                line: if sim.version.major >= 7 { 648 } else { 575 },
+                line: match (v.major, v.minor) {
+                    (5, _) | (6, 0) => 450,
+                    (6, _) => 510,
+                    _ => 600,
+                },
             },
         ));
     }
@@ -262,35 +294,31 @@ pub fn convertfromraw(sim: &Sim, args: &[String]) -> SimResult {
     let variant = parsed.value_of("variant").unwrap_or("Standard");
     let fixed = variant.split(',').any(|v| v.eq_ignore_ascii_case("fixed"));
     let output = absolute(Path::new(pos[1]));
+    // File names are printed as given.
     let mut stderr = format!(
         "Converting from raw image file=\"{}\" to file=\"{}\"...\n",
-        pos[0],
-        output.display()
+        pos[0], pos[1]
     );
-    if output.exists() {
-        return Err(already_exists(&output));
-    }
-    let dir = output.parent().unwrap_or(Path::new("."));
-    let raw = tempfile::NamedTempFile::new_in(dir).map_err(|e| internal(&e.to_string()))?;
-    let size = if from_stdin {
-        let size: u64 = pos[2].parse().map_err(|_| {
-            sim.syntax(
-                "convertfromraw",
-                Syntax::Message(format!("Invalid size '{}'", pos[2])),
-            )
-        })?;
-        copy_sparse(&mut std::io::stdin().lock(), raw.as_file(), Some(size))
-            .map_err(|e| internal(&format!("reading stdin: {e}")))?;
-        size
+    let mut input: Box<dyn Read> = if from_stdin {
+        Box::new(std::io::stdin().lock())
     } else {
-        let mut input = File::open(pos[0]).map_err(|e| {
+        Box::new(File::open(pos[0]).map_err(|e| {
             plain_error(&[&format!(
                 "Cannot open the raw disk '{}': {}",
                 pos[0],
                 vrc_of(&e)
             )])
-        })?;
-        copy_sparse(&mut input, raw.as_file(), None).map_err(|e| internal(&e.to_string()))?
+        })?)
+    };
+    let size: u64 = if from_stdin {
+        pos[2].parse().map_err(|_| {
+            sim.syntax(
+                "convertfromraw",
+                Syntax::Message(format!("Invalid size '{}'", pos[2])),
+            )
+        })?
+    } else {
+        fs::metadata(pos[0]).map(|m| m.len()).unwrap_or(0)
     };
     if size % 512 != 0 {
         let mut e = plain_error(&[&format!(
@@ -304,6 +332,34 @@ pub fn convertfromraw(sim: &Sim, args: &[String]) -> SimResult {
         if fixed { "fixed" } else { "dynamic" },
         size.div_ceil(1 << 20)
     );
+    if output.exists() {
+        let (backend, source) = match format.as_str() {
+            "VMDK" => (
+                format!("VMDK: could not create new file '{}'", pos[1]),
+                "VMDK.cpp(3797) in function int vmdkCreateRegularImage(PVMDKIMAGE, uint64_t, unsigned int, PFNVDPROGRESS, void*, unsigned int, unsigned int)",
+            ),
+            other => (
+                format!("{other}: cannot create image '{}'", pos[1]),
+                "VDI.cpp(717) in function int vdiImageCreateFile(PVDIIMAGEDESC, unsigned int, PVDINTERFACEPROGRESS, unsigned int, unsigned int)",
+            ),
+        };
+        let mut e = plain_error(&[
+            &backend,
+            &format!(
+                "Error code VERR_ALREADY_EXISTS at /build/virtualbox/src/VBox/Storage/{source}"
+            ),
+            &format!(
+                "Cannot create the disk image \"{}\": VERR_ALREADY_EXISTS",
+                pos[1]
+            ),
+        ]);
+        e.stderr = stderr + &e.stderr;
+        return Err(e);
+    }
+    let dir = output.parent().unwrap_or(Path::new("."));
+    let raw = tempfile::NamedTempFile::new_in(dir).map_err(|e| internal(&e.to_string()))?;
+    copy_sparse(&mut input, raw.as_file(), Some(size))
+        .map_err(|e| internal(&format!("reading the raw image: {e}")))?;
     raw.as_file()
         .set_len(size)
         .map_err(|e| internal(&e.to_string()))?;
@@ -385,7 +441,7 @@ pub fn closemedium(sim: &Sim, args: &[String]) -> SimResult {
         Some(i) => i,
         None => {
             let device = if kind == "dvd" { "dvd" } else { "hdd" };
-            open_medium(sim, &mut reg.reg, target, device)?;
+            open_medium(sim, &mut reg.reg, target, device, false)?;
             reg.reg.media.len() - 1
         }
     };

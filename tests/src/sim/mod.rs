@@ -96,13 +96,41 @@ fn dispatch(sim: &Sim, argv: &[String]) -> SimResult {
         return Err(sim.syntax("", Syntax::Message("No command specified".into())));
     };
     let args = &argv[1..];
+    const NEED_ARGS: &[&str] = &[
+        "showvminfo",
+        "createvm",
+        "modifyvm",
+        "storagectl",
+        "storageattach",
+        "startvm",
+        "controlvm",
+        "unregistervm",
+        "guestproperty",
+        "sharedfolder",
+        "setextradata",
+        "getextradata",
+        "createmedium",
+        "createhd",
+        "convertfromraw",
+        "closemedium",
+        "hostonlyif",
+        "dhcpserver",
+    ];
+    if args.is_empty() && NEED_ARGS.contains(&cmd.as_str()) {
+        return Err(errors::bare_usage(&sim.version, cmd));
+    }
     if let Some(err) = injected_failure(sim, argv)? {
         return Err(err);
     }
     match cmd.as_str() {
         "-v" | "-version" | "--version" => Ok(Outcome::ok(format!("{}\n", sim.version))),
         "-h" | "-help" | "--help" | "help" => Ok(Outcome::ok(
-            errors::logo(&sim.version) + &usage::usage(&sim.version, ""),
+            errors::logo(&sim.version)
+                + &if sim.version.major >= 7 {
+                    usage::brief_usage(&sim.version, "").0
+                } else {
+                    usage::old_usage("")
+                },
         )),
         "list" => list::list(sim, args),
         "showvminfo" => info::showvminfo(sim, args),

@@ -3,8 +3,8 @@
 use std::net::Ipv4Addr;
 
 use super::errors::{
-    Context, E_ACCESSDENIED, NS_ERROR_INVALID_ARG, Outcome, SimResult, Syntax,
-    VBOX_E_OBJECT_NOT_FOUND, VBoxError, code_error, com_error, plain_error,
+    Context, E_ACCESSDENIED, NS_ERROR_INVALID_ARG, Outcome, SimResult, Syntax, VBoxError,
+    argument_error, code_error, com_error, plain_error,
 };
 use super::getopt::{ArgsExt, Spec};
 use super::hostnet;
@@ -22,7 +22,7 @@ pub fn link_bug() -> bool {
 fn interface_not_found(sim: &Sim, name: &str, line_6: u32, line_7: u32) -> VBoxError {
     com_error(
         &format!("The host network interface named '{name}' could not be found"),
-        VBOX_E_OBJECT_NOT_FOUND,
+        NS_ERROR_INVALID_ARG,
         "HostWrap",
         "IHost",
         true,
@@ -52,7 +52,7 @@ pub fn hostonlyif(sim: &Sim, args: &[String]) -> SimResult {
         "ipconfig" => ipconfig(sim, rest),
         other => Err(sim.syntax(
             "hostonlyif",
-            Syntax::Message(format!("Invalid parameter '{other}'")),
+            Syntax::Message(format!("Unknown sub-command '{other}'")),
         )),
     }
 }
@@ -238,12 +238,19 @@ pub fn dhcpserver(sim: &Sim, args: &[String]) -> SimResult {
     if let Some(p) = parsed.positionals().first() {
         return Err(sim.syntax("dhcpserver", Syntax::InvalidParameter(p.to_string())));
     }
+    let ifname = parsed.value_of("ifname").or(parsed.value_of("interface"));
     let network = match (
         parsed.value_of("netname").or(parsed.value_of("network")),
-        parsed.value_of("ifname").or(parsed.value_of("interface")),
+        ifname,
     ) {
         (Some(n), None) => n.to_string(),
         (None, Some(i)) => format!("HostInterfaceNetworking-{i}"),
+        (Some(_), Some(_)) if sim.version.at_least(6, 1, 0) => {
+            return Err(sim.syntax(
+                "dhcpserver",
+                Syntax::Message("Either --network or --interface, not both".into()),
+            ));
+        }
         _ => {
             return Err(sim.syntax(
                 "dhcpserver",
@@ -280,18 +287,11 @@ pub fn dhcpserver(sim: &Sim, args: &[String]) -> SimResult {
         .dhcpservers
         .iter()
         .position(|d| d.network == network);
-    let line = |l6: u32, l7: u32| if sim.version.major >= 7 { l7 } else { l6 };
     match verb.as_str() {
         "add" => {
+            // VBoxManage looks the server up first (CreateDHCPServer is not reached).
             if existing.is_some() {
-                return Err(code_error(
-                    NS_ERROR_INVALID_ARG,
-                    Context {
-                        call: "CreateDHCPServer(NetName.mutableRaw(), ptrDHCPServer.asOutParam())",
-                        file: "VBoxManageDHCPServer.cpp",
-                        line: line(933, 946),
-                    },
-                ));
+                return Err(argument_error("DHCP server already exists"));
             }
             reg.reg.dhcpservers.push(DhcpServer {
                 network,
@@ -304,7 +304,7 @@ pub fn dhcpserver(sim: &Sim, args: &[String]) -> SimResult {
         }
         "modify" => {
             let Some(i) = existing else {
-                return Err(dhcp_not_found(sim, &network));
+                return Err(dhcp_not_found(sim, verb, &network, ifname));
             };
             let d = &mut reg.reg.dhcpservers[i];
             if let Some(v) = ip {
@@ -328,33 +328,34 @@ pub fn dhcpserver(sim: &Sim, args: &[String]) -> SimResult {
         }
         "remove" => {
             let Some(i) = existing else {
-                return Err(dhcp_not_found(sim, &network));
+                return Err(dhcp_not_found(sim, verb, &network, ifname));
             };
             reg.reg.dhcpservers.remove(i);
             reg.reg.leases.retain(|l| l.network != network);
         }
         other => {
-            return Err(sim.syntax(
-                "dhcpserver",
-                Syntax::Message(format!("Invalid parameter '{other}'")),
-            ));
+            let msg = if sim.version.at_least(6, 1, 0) {
+                format!("Unknown subcommand: {other}")
+            } else {
+                format!("Invalid parameter '{other}'")
+            };
+            return Err(sim.syntax("dhcpserver", Syntax::Message(msg)));
         }
     }
     reg.save().map_err(|e| internal(&e.to_string()))?;
     Ok(Outcome::default())
 }
 
-fn dhcp_not_found(sim: &Sim, network: &str) -> VBoxError {
-    com_error(
-        &format!("Could not find a DHCP server named '{network}'"),
-        VBOX_E_OBJECT_NOT_FOUND,
-        "VirtualBoxWrap",
-        "IVirtualBox",
-        true,
-        Context {
-            call: "FindDHCPServerByNetworkName(NetName.mutableRaw(), ptrDHCPServer.asOutParam())",
-            file: "VBoxManageDHCPServer.cpp",
-            line: if sim.version.major >= 7 { 966 } else { 953 },
-        },
-    )
+/// `modify` (and `remove` before 6.1) of an unknown server: errorArgument, exit 2. From 6.1,
+/// `remove` says which network it looked for, exit 1.
+fn dhcp_not_found(sim: &Sim, verb: &str, network: &str, ifname: Option<&str>) -> VBoxError {
+    if verb == "remove" && sim.version.at_least(6, 1, 0) {
+        return plain_error(&[&match ifname {
+            Some(i) => format!(
+                "Failed to find DHCP server for host-only interface '{i}' (network '{network}')"
+            ),
+            None => format!("Failed to find DHCP server for network '{network}'"),
+        }]);
+    }
+    argument_error("DHCP server does not exist")
 }

@@ -78,22 +78,51 @@ impl SimVersion {
         self.at_least(5, 2, 2)
     }
 
-    /// The year printed in the copyright line of the logo.
+    /// The year printed in the logo's copyright line: the year the release was built.
     pub fn copyright_year(&self) -> u32 {
+        let b = self.build;
         match (self.major, self.minor) {
             (5, 0) => 2015,
-            (5, 1) => 2017,
-            (5, 2) => 2020,
-            (6, 0) => 2020,
-            (6, 1) if self.build < 20 => 2020,
-            (6, 1) if self.build < 32 => 2021,
-            (6, 1) if self.build < 42 => 2022,
-            (6, 1) if self.build < 50 => 2023,
-            (6, 1) => 2024,
-            (7, 0) if self.build < 6 => 2022,
-            (7, 0) if self.build < 14 => 2023,
-            (7, 0) => 2024,
-            (7, 1) if self.build < 6 => 2024,
+            (5, 1) => {
+                if b < 12 {
+                    2016
+                } else {
+                    2017
+                }
+            }
+            (5, 2) => match b {
+                0..=4 => 2017,
+                5..=22 => 2018,
+                23..=34 => 2019,
+                _ => 2020,
+            },
+            (6, 0) => match b {
+                0..=1 => 2018,
+                2..=14 => 2019,
+                _ => 2020,
+            },
+            (6, 1) => match b {
+                0..=1 => 2019,
+                2..=16 => 2020,
+                17..=30 => 2021,
+                31..=40 => 2022,
+                41..=48 => 2023,
+                _ => 2024,
+            },
+            (7, 0) => match b {
+                0..=4 => 2022,
+                5..=12 => 2023,
+                13..=22 => 2024,
+                _ => 2025,
+            },
+            (7, 1) => {
+                if b <= 4 {
+                    2024
+                } else {
+                    2025
+                }
+            }
+            (m, _) if m < 5 => 2014,
             _ => 2025,
         }
     }

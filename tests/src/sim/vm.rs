@@ -137,6 +137,27 @@ pub fn clear_transient_properties(vm: &mut Vm) {
 
 // ---------------------------------------------------------------- createvm
 
+fn create_machine_context(sim: &Sim) -> Context {
+    let v = &sim.version;
+    if v.major >= 7 {
+        Context {
+            call: "CreateMachine(bstrSettingsFile.raw(), bstrName.raw(), ComSafeArrayAsInParam(groups), bstrOsTypeId.raw(), createFlags.raw(), bstrCipher.raw(), bstrPasswordId.raw(), Bstr(strPassword).raw(), machine.asOutParam())",
+            file: "VBoxManageMisc.cpp",
+            line: 420,
+        }
+    } else {
+        Context {
+            call: "CreateMachine(bstrSettingsFile.raw(), bstrName.raw(), ComSafeArrayAsInParam(groups), bstrOsTypeId.raw(), createFlags.raw(), machine.asOutParam())",
+            file: "VBoxManageMisc.cpp",
+            line: match (v.major, v.minor) {
+                (5, 0) => 272,
+                (5, _) => 273,
+                _ => 274,
+            },
+        }
+    }
+}
+
 pub fn createvm(sim: &Sim, args: &[String]) -> SimResult {
     let specs = [
         Spec::value("name"),
@@ -179,11 +200,7 @@ pub fn createvm(sim: &Sim, args: &[String]) -> SimResult {
             "MachineWrap",
             "IMachine",
             true,
-            Context {
-                call: "CreateMachine(bstrSettingsFile.raw(), Bstr(pszName).raw(), ComSafeArrayAsInParam(groups), Bstr(pszOsTypeId).raw(), createFlags.raw(), machine.asOutParam())",
-                file: "VBoxManageMisc.cpp",
-                line: if sim.version.major >= 7 { 444 } else { 360 },
-            },
+            create_machine_context(sim),
         ));
     }
     if register && reg.reg.vms.iter().any(|v| v.name == name) {
@@ -827,7 +844,9 @@ pub fn storageattach(sim: &Sim, args: &[String]) -> SimResult {
         ));
     }
     if vm.controller(ctl_name).is_none() {
-        return Err(controller_not_found(ctl_name));
+        return Err(plain_error(&[&format!(
+            "Could not find a controller named '{ctl_name}'"
+        )]));
     }
     let medium_arg = parsed.value_of("medium").unwrap_or("none");
     let kind = match parsed
@@ -866,7 +885,7 @@ pub fn storageattach(sim: &Sim, args: &[String]) -> SimResult {
         }),
         path => {
             let device_type = if kind == "dvddrive" { "dvd" } else { "hdd" };
-            let uuid = media::open_medium(sim, &mut reg.reg, path, device_type)?;
+            let uuid = media::open_medium(sim, &mut reg.reg, path, device_type, true)?;
             ctl.attachments.push(Attachment {
                 port,
                 device,
@@ -1040,9 +1059,9 @@ pub fn controlvm(sim: &Sim, args: &[String]) -> SimResult {
         reg.save().map_err(|e| internal(&e.to_string()))?;
     }
     if !vm.state.is_active() {
+        let dot = if sim.version.major >= 7 { "." } else { "" };
         return Err(plain_error(&[&format!(
-            "Machine '{}' is not currently running",
-            vm.name
+            "Machine '{target}' is not currently running{dot}"
         )]));
     }
     let pid = vm.session_pid.unwrap_or(0);
@@ -1142,7 +1161,7 @@ pub fn unregistervm(sim: &Sim, args: &[String]) -> SimResult {
             Context {
                 call: "Unregister(CleanupMode_DetachAllReturnHardDisksOnly, ComSafeArrayAsOutParam(aMedia))",
                 file: "VBoxManageMisc.cpp",
-                line: if sim.version.major >= 7 { 240 } else { 171 },
+                line: if sim.version.major == 5 { 155 } else { 154 },
             },
         ));
     }
@@ -1296,6 +1315,9 @@ pub fn guestproperty(sim: &Sim, args: &[String]) -> SimResult {
 /// `guestproperty enumerate` output: one `Name: ..., value: ...` line each before 7.0, an
 /// aligned table sorted by name from 7.0 on.
 fn format_properties(sim: &Sim, props: &[(&String, &GuestProperty)], old: bool) -> String {
+    if props.is_empty() && sim.version.major >= 7 {
+        return "No properties found.\n".into();
+    }
     if sim.version.major < 7 || old {
         return props
             .iter()
@@ -1537,11 +1559,7 @@ pub fn injected_error(sim: &Sim, argv: &[String]) -> VBoxError {
             "MachineWrap",
             "IMachine",
             true,
-            Context {
-                call: "CreateMachine(bstrSettingsFile.raw(), Bstr(pszName).raw(), ComSafeArrayAsInParam(groups), Bstr(pszOsTypeId).raw(), createFlags.raw(), machine.asOutParam())",
-                file: "VBoxManageMisc.cpp",
-                line: if sim.version.major >= 7 { 444 } else { 360 },
-            },
+            create_machine_context(sim),
         ),
         "convertfromraw" | "createmedium" | "createhd" => plain_error(&[&format!(
             "Cannot create the disk image \"{}\": VERR_DISK_FULL",
