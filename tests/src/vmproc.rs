@@ -102,7 +102,7 @@ pub fn freeze_guest(vm: &Vm, pause: bool) -> std::io::Result<()> {
 }
 
 /// All processes below `root` (not `root` itself), from /proc's parent links.
-fn descendants(root: u32) -> Vec<u32> {
+pub fn descendants(root: u32) -> Vec<u32> {
     let mut parent_of = Vec::new();
     if let Ok(entries) = fs::read_dir("/proc") {
         for e in entries.flatten() {

@@ -94,6 +94,12 @@ fn run(cmd: &[String]) -> Result<i32> {
             bail!("'{tool}' is not installed; .ci/run lists the Debian packages the lab needs");
         }
     }
+    // Orphaned processes of the command (VM processes above all) become ours, so that clean-up
+    // can wait for every one of them.
+    // SAFETY: prctl with PR_SET_CHILD_SUBREAPER only changes this process's flag.
+    unsafe {
+        libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1);
+    }
     let (cache, iso) = prepare_cache()?;
     // One lab at a time on a host: the registry port and host-only addresses are host-wide.
     let lock = OpenOptions::new()
@@ -215,6 +221,37 @@ impl Lab {
         if let Some(s) = self.release.take() {
             s.stop();
         }
+        reap_descendants();
+    }
+}
+
+/// Ends and reaps whatever the command left running (as subreaper, they are our children).
+fn reap_descendants() {
+    let me = std::process::id();
+    let start = Instant::now();
+    loop {
+        let mut status = 0;
+        // SAFETY: waitpid with WNOHANG on our own children.
+        let pid = unsafe { libc::waitpid(-1, &mut status, libc::WNOHANG) };
+        if pid > 0 {
+            continue;
+        }
+        if pid < 0 {
+            return; // ECHILD: nothing left
+        }
+        let left = crate::vmproc::descendants(me);
+        let sig = if start.elapsed() > Duration::from_secs(5) {
+            libc::SIGKILL
+        } else {
+            libc::SIGTERM
+        };
+        if start.elapsed() > Duration::from_secs(15) {
+            return;
+        }
+        for p in left {
+            crate::vmproc::signal(p, sig);
+        }
+        std::thread::sleep(Duration::from_millis(50));
     }
 }
 

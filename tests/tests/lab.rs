@@ -1,0 +1,314 @@
+//! End-to-end tests of the lab itself, through `tests/lab/run` as a user runs it.
+//!
+//! They need root (namespaces, bridges, iptables), as CI has. Each runs a shell script inside the
+//! lab and checks what it printed, and that the host holds nothing of the lab afterwards.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::Mutex;
+
+/// Lab runs are host-wide; the residue checks need them one at a time.
+static LAB: Mutex<()> = Mutex::new(());
+
+fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ has a parent")
+        .to_path_buf()
+}
+
+fn bin_dir() -> PathBuf {
+    Path::new(env!("CARGO_BIN_EXE_vboxsim-lab"))
+        .parent()
+        .expect("binary folder")
+        .to_path_buf()
+}
+
+/// What the lab could leave on the host, as comparable text.
+fn host_residue() -> String {
+    let run = |cmd: &str| {
+        let out = Command::new("sh")
+            .arg("-c")
+            .arg(cmd)
+            .output()
+            .expect("sh runs");
+        String::from_utf8_lossy(&out.stdout).to_string()
+    };
+    format!(
+        "netns:\n{}links:\n{}forward:\n{}procs:\n{}mounts:\n{}tmp:\n{}cgroups:\n{}",
+        run("ip netns list"),
+        run("ip -o link | awk -F': ' '{print $2}' | sed 's/@.*//' | sort"),
+        run("iptables -S FORWARD 2>/dev/null"),
+        run(
+            "ps -eo comm= | grep -E '^(VBoxHeadless|dockerd|containerd|docker-registry|sshd|unshare)$' | sort"
+        ),
+        run("grep -c . /proc/self/mountinfo"),
+        run("ls -d /tmp/vboxsim-* 2>/dev/null"),
+        run("ls -d /sys/fs/cgroup/*/vboxsim-* 2>/dev/null"),
+    )
+}
+
+/// Runs `script` with bash inside the lab; checks the host is as it was afterwards.
+fn in_lab(script: &str, env: &[(&str, &str)]) -> Output {
+    let _one = LAB.lock().unwrap_or_else(|e| e.into_inner());
+    // SAFETY: geteuid has no preconditions.
+    assert_eq!(
+        unsafe { libc::geteuid() },
+        0,
+        "the lab tests need root (CI runs them as root)"
+    );
+    let before = host_residue();
+    let mut cmd = Command::new(repo_root().join("tests/lab/run"));
+    cmd.arg("--")
+        .arg("bash")
+        .arg("-c")
+        .arg(script)
+        .env("VBOXSIM_BIN_DIR", bin_dir());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().expect("tests/lab/run starts");
+    let after = host_residue();
+    assert_eq!(
+        before,
+        after,
+        "the lab left something behind\nstderr:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).to_string()
+}
+
+fn assert_success(out: &Output) {
+    assert!(
+        out.status.success(),
+        "lab script failed ({})\nstdout:\n{}\nstderr:\n{}",
+        out.status,
+        stdout(out),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn every_emulated_version_is_reported_and_exit_status_passes_through() {
+    let versions = [
+        "5.2.44r139111",
+        "6.0.24r139119",
+        "6.1.26r145957",
+        "6.1.50r161033",
+        "6.1.38_Ubuntur153438",
+        "7.0.20r163906",
+        "7.1.4r165100",
+    ];
+    let script = format!(
+        "for v in {}; do VBOXSIM_VERSION=$v VBoxManage --version; done; exit 7",
+        versions.join(" ")
+    );
+    let out = in_lab(&script, &[]);
+    assert_eq!(
+        out.status.code(),
+        Some(7),
+        "the command's exit status is passed through"
+    );
+    let printed: Vec<String> = stdout(&out).lines().map(str::to_string).collect();
+    assert_eq!(printed, versions);
+}
+
+#[test]
+fn self_test_two_vms_docker_machine_style_form_a_swarm() {
+    let script = repo_root().join("tests/lab/selftest.sh");
+    let out = in_lab(&format!("exec {}", script.display()), &[]);
+    assert_success(&out);
+    let text = stdout(&out);
+    let lines: Vec<&str> = text
+        .lines()
+        .filter(|l| l.starts_with("SELFTEST "))
+        .collect();
+    let has = |prefix: &str| lines.iter().any(|l| l.starts_with(prefix));
+    assert!(has("SELFTEST hostonly vboxnet"), "{text}");
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("SELFTEST hostonly") && l.contains(" Up 192.168.56.1/24")),
+        "{text}"
+    );
+    assert!(has("SELFTEST running 2"), "{text}");
+    for (node, ip_prefix) in [("lab-1", "192.168.56."), ("lab-2", "192.168.56.")] {
+        let line = lines
+            .iter()
+            .find(|l| l.starts_with(&format!("SELFTEST node {node} ")))
+            .unwrap_or_else(|| panic!("no node line for {node}:\n{text}"));
+        assert!(line.contains(&format!("hostname={node} ")), "{line}");
+        assert!(line.contains(&format!("ip={ip_prefix}")), "{line}");
+        assert!(line.contains("os=boot2docker"), "{line}");
+        // The guest property and the address seen over SSH agree.
+        let ip = line
+            .split("ip=")
+            .nth(1)
+            .and_then(|r| r.split(' ').next())
+            .unwrap_or("");
+        assert!(line.contains(&format!("prop={ip} ")), "{line}");
+        assert!(has(&format!("SELFTEST tls {node} server=20.10")), "{text}");
+        assert!(
+            lines
+                .iter()
+                .any(|l| l.starts_with(&format!("SELFTEST tls {node} "))
+                    && l.ends_with("label=provider=virtualbox")),
+            "{text}"
+        );
+        let http = lines
+            .iter()
+            .find(|l| l.starts_with(&format!("SELFTEST http {node} answered=")))
+            .unwrap_or_else(|| panic!("no http line for {node}:\n{text}"));
+        assert!(!http.ends_with("no-answer"), "{http}");
+    }
+    assert!(has("SELFTEST tls-without-client-cert refused"), "{text}");
+    assert!(has("SELFTEST nodes lab-1:Ready lab-2:Ready"), "{text}");
+    assert!(has("SELFTEST service tasks running=2"), "{text}");
+    assert!(
+        has("SELFTEST overlay distinct-answers=2"),
+        "cross-node overlay traffic:\n{text}"
+    );
+    assert!(has("SELFTEST after vms=0 links=0"), "{text}");
+    assert!(has("SELFTEST done"), "{text}");
+}
+
+#[test]
+fn link_bug_knob_leaves_the_seed_failure_and_ranges_are_enforced() {
+    let script = r#"
+        n=$(VBoxManage hostonlyif create 2>/dev/null | sed -n "s/^Interface '\(.*\)' was successfully created$/\1/p")
+        VBoxManage hostonlyif ipconfig "$n" --ip 192.168.99.1 --netmask 255.255.255.0
+        echo "bug rc=$? listed=$(VBoxManage list hostonlyifs | grep -c '^IPAddress:       192.168.99.1$') status=$(VBoxManage list hostonlyifs | sed -n 's/^Status: *//p') kaddr=$(ip -4 -o addr show dev "$n" | wc -l) oper=$(cat /sys/class/net/$n/operstate)"
+        VBoxManage hostonlyif remove "$n" 2>/dev/null
+        n=$(VBOXSIM_VERSION=7.0.20r163906 VBoxManage hostonlyif create 2>/dev/null | sed -n "s/^Interface '\(.*\)' was successfully created$/\1/p")
+        VBOXSIM_VERSION=7.0.20r163906 VBoxManage hostonlyif ipconfig "$n" --ip 192.168.99.1 --netmask 255.255.255.0 2>err.txt
+        echo "deny70 rc=$?"; cat err.txt; rm -f err.txt
+        VBOXSIM_VERSION=7.0.20r163906 VBoxManage hostonlyif ipconfig "$n" --ip 192.168.56.1 --netmask 255.255.255.0
+        echo "allow70 rc=$? kaddr=$(ip -4 -o addr show dev "$n" | awk '{print $4}')"
+        conf=$(mktemp /tmp/vboxsim-networks.XXXXXX); echo '* 192.168.99.0/24 10.0.0.0/8' > "$conf"
+        VBOXSIM_NETWORKS_CONF="$conf" VBOXSIM_VERSION=7.1.4r165100 VBoxManage hostonlyif ipconfig "$n" --ip 192.168.99.1 --netmask 255.255.255.0
+        echo "conf rc=$?"
+        VBOXSIM_NETWORKS_CONF="$conf" VBOXSIM_VERSION=7.1.4r165100 VBoxManage hostonlyif ipconfig "$n" --ip 192.168.99.1 --netmask 255.255.0.0 2>/dev/null
+        echo "wider rc=$?"
+        rm -f "$conf"
+        VBOXSIM_VERSION=6.1.26r145957 VBoxManage hostonlyif ipconfig "$n" --ip 192.168.99.1 --netmask 255.255.255.0
+        echo "old rc=$?"
+    "#;
+    let out = in_lab(
+        script,
+        &[
+            ("VBOXSIM_VERSION", "6.1.26r145957"),
+            ("VBOXSIM_HOSTONLY_LINK_BUG", "1"),
+        ],
+    );
+    let text = stdout(&out);
+    assert!(
+        text.contains("bug rc=0 listed=1 status=Down kaddr=0 oper=down"),
+        "{text}"
+    );
+    assert!(text.contains(
+        "deny70 rc=1\nVBoxManage: error: Code E_ACCESSDENIED (0x80070005) - Access denied (extended info not available)\nVBoxManage: error: Context: \"EnableStaticIPConfig(Bstr(pszIp).raw(), Bstr(pszNetmask).raw())\" at line 252 of file VBoxManageHostonly.cpp\n"
+    ), "{text}");
+    // The bug knob is still set: VirtualBox records the address, the kernel link stays bare.
+    assert!(text.contains("allow70 rc=0 kaddr=\n"), "{text}");
+    assert!(text.contains("conf rc=0"), "{text}");
+    assert!(
+        text.contains("wider rc=1"),
+        "a /16 is wider than the /24 rule: {text}"
+    );
+    assert!(
+        text.contains("old rc=0"),
+        "6.1.26 has no range check: {text}"
+    );
+}
+
+#[test]
+fn vms_stop_and_start_keep_their_disk_and_knobs_behave() {
+    let script = r#"
+        set -u
+        W=$(mktemp -d /tmp/vboxsim-test.XXXXXX)
+        trap 'rm -rf "$W"' EXIT
+        ssh-keygen -q -t ed25519 -N '' -f "$W/key"
+        mkdir -p "$W/ud/.ssh"; cp "$W/key.pub" "$W/ud/.ssh/authorized_keys"
+        printf '%s' 'boot2docker, please format-me' > "$W/ud/boot2docker, please format-me"
+        (cd "$W/ud" && tar -cf "$W/ud.tar" 'boot2docker, please format-me' .ssh)
+        truncate -s 8M "$W/ud.tar"
+        VBoxManage convertfromraw "$W/ud.tar" "$W/disk.vdi" --format VDI 2>/dev/null
+        VBoxManage createvm --name life --basefolder "$W" --register >/dev/null
+        VBoxManage modifyvm life --nic1 nat --natpf1 "ssh,tcp,127.0.0.1,52099,,22"
+        VBoxManage storagectl life --name SATA --add sata
+        VBoxManage storageattach life --storagectl SATA --port 1 --device 0 --type hdd --medium "$W/disk.vdi"
+        on() { ssh -q -o ConnectTimeout=5 -o BatchMode=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -i "$W/key" -p 52099 docker@127.0.0.1 "$@"; }
+        up() { for _ in $(seq 1 100); do on true 2>/dev/null && return 0; sleep 0.2; done; return 1; }
+        state() { VBoxManage showvminfo life --machinereadable | sed -n 's/^VMState="\(.*\)"$/\1/p'; }
+        VBOXSIM_FAIL=startvm:1 VBoxManage startvm life --type headless 2>&1 | head -1
+        echo "failed-start state=$(state)"
+        VBoxManage startvm life --type headless
+        up && echo "ssh ok"
+        echo "running state=$(state) hostkey=$(on 'cat /var/lib/boot2docker/ssh/ssh_host_ed25519_key.pub' | cut -d' ' -f2 | cut -c1-12)"
+        on 'echo kept | sudo tee /var/lib/boot2docker/marker >/dev/null; echo kept > ~/marker; echo lost | sudo tee /etc/marker >/dev/null; sudo /usr/bin/sethostname renamed'
+        VBoxManage controlvm life pause; echo "paused state=$(state)"
+        VBoxManage controlvm life resume; echo "resumed state=$(state)"
+        VBoxManage controlvm life acpipowerbutton
+        for _ in $(seq 1 100); do [ "$(state)" = poweroff ] && break; sleep 0.1; done
+        echo "acpi state=$(state) running=$(VBoxManage list runningvms | wc -l)"
+        VBoxManage controlvm life poweroff; echo "poweroff-stopped rc=$?"
+        VBoxManage startvm life --type headless >/dev/null
+        up && echo "ssh again"
+        echo "after restart: $(on 'cat /var/lib/boot2docker/marker ~/marker; cat /etc/marker 2>/dev/null || echo etc-reset; hostname') hostkey=$(on 'cat /var/lib/boot2docker/ssh/ssh_host_ed25519_key.pub' | cut -d' ' -f2 | cut -c1-12)"
+        grep -o 'Guest booted in [0-9]* ms' "$W/life/Logs/VBox.log" | head -1
+        VBoxManage unregistervm life --delete 2>&1 | head -1
+        VBoxManage controlvm life poweroff 2>/dev/null
+        VBoxManage unregistervm life --delete 2>/dev/null; echo "deleted rc=$?"
+        echo "leftovers: $(ls "$W" | tr '\n' ' ')state=$(ls "$VBOX_USER_HOME/vboxsim-disks" 2>/dev/null | wc -l)"
+        echo "log lines=$(grep -c '"argv"' "$VBOXSIM_LOG") startvm-fail=$(grep '"startvm"' "$VBOXSIM_LOG" | grep -c '"status":1')"
+        rm -f "$VBOXSIM_LOG"
+    "#;
+    let log = format!("/tmp/vboxsim-calls.{}.jsonl", std::process::id());
+    let out = in_lab(
+        script,
+        &[("VBOXSIM_LOG", &log), ("VBOXSIM_VERSION", "6.1.26r145957")],
+    );
+    let text = stdout(&out);
+    eprintln!("{text}");
+    assert!(text.contains("VBoxManage: error: The virtual machine 'life' has terminated unexpectedly during startup"), "{text}");
+    assert!(text.contains("failed-start state=poweroff"), "{text}");
+    assert!(
+        text.contains(
+            "Waiting for VM \"life\" to power on...\nVM \"life\" has been successfully started.\n"
+        ),
+        "{text}"
+    );
+    assert!(text.contains("ssh ok"), "{text}");
+    assert!(text.contains("running state=running"), "{text}");
+    assert!(text.contains("paused state=paused"), "{text}");
+    assert!(text.contains("resumed state=running"), "{text}");
+    assert!(text.contains("acpi state=poweroff running=0"), "{text}");
+    assert!(text.contains("poweroff-stopped rc=1"), "{text}");
+    assert!(text.contains("ssh again"), "{text}");
+    let keys: Vec<&str> = text
+        .split("hostkey=")
+        .skip(1)
+        .map(|r| r.split('\n').next().unwrap_or(""))
+        .collect();
+    assert!(
+        text.contains("after restart: kept\nkept\netc-reset\nrenamed hostkey="),
+        "{text}"
+    );
+    assert_eq!(keys.len(), 2, "{text}");
+    assert_eq!(keys[0], keys[1], "the SSH host key survives a restart");
+    assert!(text.contains("Guest booted in "), "{text}");
+    assert!(
+        text.contains("VBoxManage: error: Cannot unregister the machine 'life' while it is locked"),
+        "{text}"
+    );
+    assert!(text.contains("deleted rc=0"), "{text}");
+    assert!(
+        text.contains("leftovers: key key.pub ud ud.tar state=0"),
+        "unregistervm --delete removes the VM folder, its disk and the disk's state: {text}"
+    );
+    assert!(text.contains("startvm-fail=1"), "{text}");
+}
