@@ -147,6 +147,14 @@ pub fn address_allowed(addr: Ipv4Addr, prefix: u8, ranges: &[Ipv4Net]) -> bool {
         .any(|r| prefix >= r.prefix_len() && r.contains(&addr))
 }
 
+/// `0a:00:27:00:00:00`: a MAC address as VirtualBox lists host interfaces.
+pub fn mac_text(mac: &[u8; 6]) -> String {
+    mac.iter()
+        .map(|b| format!("{b:02x}"))
+        .collect::<Vec<_>>()
+        .join(":")
+}
+
 /// The GUID VirtualBox derives for `vboxnetN` on Linux and macOS: the name's bytes in the UUID
 /// fields (little-endian, version 4 and RFC variant bits forced) followed by the MAC.
 pub fn hostonly_guid(name: &str, mac: &[u8; 6]) -> String {

@@ -192,7 +192,7 @@ fn effective_paravirt_provider(provider: &str, ostype: &str) -> &'static str {
 /// runs and libpulse loads, else ALSA when libasound loads, else OSS.
 fn host_audio_driver() -> &'static str {
     static DRIVER: OnceLock<&'static str> = OnceLock::new();
-    *DRIVER.get_or_init(|| {
+    DRIVER.get_or_init(|| {
         if process_running("pulseaudio") && library_loadable("libpulse.so.0") {
             "pulse"
         } else if library_loadable("libasound.so.2") {

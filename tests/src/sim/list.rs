@@ -46,7 +46,7 @@ pub fn list(sim: &Sim, args: &[String]) -> SimResult {
         "hostonlyifs" => r
             .hostonlyifs
             .iter()
-            .map(|h| hostonlyif_block(&sim.version, h))
+            .map(|h| hostonlyif_block(&sim.version, h, &LinkView::read(&h.name)))
             .collect(),
         "bridgedifs" | "natnets" | "intnets" | "hostdvds" | "hostfloppies" | "usbhost"
         | "usbfilters" | "extpacks" | "groups" | "webcams" | "cloudproviders" | "cloudprofiles"
@@ -65,25 +65,44 @@ pub fn list(sim: &Sim, args: &[String]) -> SimResult {
     Ok(Outcome::ok(out))
 }
 
-/// One interface of `list hostonlyifs`, with its empty line. The address and status come from
-/// the kernel interface, as VirtualBox reads them there; the recorded address is shown when the
-/// interface carries none (the case of the Linux bug).
-pub fn hostonlyif_block(v: &SimVersion, h: &HostOnlyIf) -> String {
-    let (ip, mask) = match hostnet::link_ipv4(&h.name) {
+/// What the kernel says of a host-only interface: VirtualBox reads address and status there.
+#[derive(Debug, Clone, Default)]
+pub struct LinkView {
+    pub ipv4: Option<(std::net::Ipv4Addr, u8)>,
+    pub ipv6: Option<(String, u8)>,
+    /// `Up`, `Down` or `Unknown` (no such kernel interface).
+    pub status: &'static str,
+}
+
+impl LinkView {
+    pub fn read(name: &str) -> LinkView {
+        let status = if !hostnet::link_exists(name) {
+            "Unknown"
+        } else if hostnet::link_is_up(name) {
+            "Up"
+        } else {
+            "Down"
+        };
+        LinkView {
+            ipv4: hostnet::link_ipv4(name),
+            ipv6: hostnet::link_ipv6(name),
+            status,
+        }
+    }
+}
+
+/// One interface of `list hostonlyifs`, with its empty line. The recorded address is shown when
+/// the kernel interface carries none (the case of the Linux bug).
+pub fn hostonlyif_block(v: &SimVersion, h: &HostOnlyIf, link: &LinkView) -> String {
+    let (ip, mask) = match link.ipv4 {
         Some((addr, prefix)) => {
             let mask = u32::MAX.checked_shl(32 - u32::from(prefix)).unwrap_or(0);
             (addr.to_string(), std::net::Ipv4Addr::from(mask).to_string())
         }
         None => (h.ip.clone(), h.netmask.clone()),
     };
-    let (v6, v6len) = hostnet::link_ipv6(&h.name).unwrap_or_default();
-    let status = if !hostnet::link_exists(&h.name) {
-        "Unknown"
-    } else if hostnet::link_is_up(&h.name) {
-        "Up"
-    } else {
-        "Down"
-    };
+    let (v6, v6len) = link.ipv6.clone().unwrap_or_default();
+    let status = link.status;
     let mut s = String::new();
     s += &format!("Name:            {}\n", h.name);
     s += &format!("GUID:            {}\n", h.guid);
@@ -413,4 +432,67 @@ fn host_info(sim: &Sim) -> String {
     let release = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
     s += &format!("Operating system version: {}\n", release.trim());
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hif(name: &str, n: u8, ip: &str) -> HostOnlyIf {
+        let mac = [0x0a, 0, 0x27, 0, 0, n];
+        HostOnlyIf {
+            name: name.into(),
+            guid: hostnet::hostonly_guid(name, &mac),
+            mac: hostnet::mac_text(&mac),
+            dhcp: false,
+            ip: ip.into(),
+            netmask: "255.255.255.0".into(),
+        }
+    }
+
+    #[test]
+    fn hostonlyifs_match_the_real_6_1_26_block() {
+        let v = SimVersion::parse("6.1.26r145957").unwrap();
+        let link = LinkView {
+            ipv4: Some(("192.168.99.1".parse().unwrap(), 24)),
+            ipv6: None,
+            status: "Up",
+        };
+        assert_eq!(
+            hostonlyif_block(&v, &hif("vboxnet0", 0, "192.168.99.1"), &link),
+            include_str!("../../lab/samples/hostonlyifs-6.1.26-macos.txt")
+        );
+    }
+
+    #[test]
+    fn never_configured_interfaces_match_the_real_6_1_28_linux_output() {
+        let v = SimVersion::parse("6.1.28r147628").unwrap();
+        let down = LinkView {
+            ipv4: None,
+            ipv6: None,
+            status: "Down",
+        };
+        let text = hostonlyif_block(&v, &hif("vboxnet10", 10, "192.168.66.1"), &down)
+            + &hostonlyif_block(&v, &hif("vboxnet11", 11, "192.168.67.1"), &down);
+        assert_eq!(
+            text,
+            include_str!("../../lab/samples/hostonlyifs-6.1.28-linux-down.txt")
+        );
+    }
+
+    #[test]
+    fn before_5_2_2_there_is_no_wireless_line() {
+        let v = SimVersion::parse("5.2.0r118431").unwrap();
+        let link = LinkView {
+            ipv4: Some(("192.168.99.1".parse().unwrap(), 24)),
+            ipv6: None,
+            status: "Up",
+        };
+        let real = include_str!("../../lab/samples/hostonlyifs-6.1.26-macos.txt")
+            .replace("Wireless:        No\n", "");
+        assert_eq!(
+            hostonlyif_block(&v, &hif("vboxnet0", 0, "192.168.99.1"), &link),
+            real
+        );
+    }
 }

@@ -320,7 +320,7 @@ pub fn convertfromraw(sim: &Sim, args: &[String]) -> SimResult {
     } else {
         fs::metadata(pos[0]).map(|m| m.len()).unwrap_or(0)
     };
-    if size % 512 != 0 {
+    if !size.is_multiple_of(512) {
         let mut e = plain_error(&[&format!(
             "VD: The given disk size {size} is not aligned on a sector boundary (512 bytes)"
         )]);

@@ -68,12 +68,7 @@ fn create(sim: &Sim, args: &[String]) -> SimResult {
         let name = format!("vboxnet{n}");
         if reg.reg.hostonlyif(&name).is_none() && !hostnet::link_exists(&name) {
             let mac = [0x0a, 0x00, 0x27, 0x00, 0x00, n as u8];
-            let mac_text = mac
-                .iter()
-                .map(|b| format!("{b:02x}"))
-                .collect::<Vec<_>>()
-                .join(":");
-            match hostnet::create_bridge(&name, &mac_text) {
+            match hostnet::create_bridge(&name, &hostnet::mac_text(&mac)) {
                 Ok(()) => break (name, mac),
                 // Someone else took the name between the check and the creation.
                 Err(_) if hostnet::link_exists(&name) => {}
@@ -95,11 +90,7 @@ fn create(sim: &Sim, args: &[String]) -> SimResult {
     };
     reg.reg.hostonlyifs.push(HostOnlyIf {
         guid: hostnet::hostonly_guid(&name, &mac),
-        mac: mac
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect::<Vec<_>>()
-            .join(":"),
+        mac: hostnet::mac_text(&mac),
         dhcp: false,
         ip: format!("192.168.{}.1", 56 + n),
         netmask: "255.255.255.0".into(),

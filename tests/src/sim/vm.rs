@@ -428,7 +428,7 @@ pub fn modifyvm(sim: &Sim, args: &[String]) -> SimResult {
     let Some(target) = args.first() else {
         return Err(sim.syntax("modifyvm", Syntax::Message("Not enough parameters".into())));
     };
-    let parsed = sim.getopt("modifyvm", &args[1..], &specs)?;
+    let parsed = sim.getopt("modifyvm", &join_natpf_delete(&args[1..]), &specs)?;
     if let Some(p) = parsed.positionals().first() {
         return Err(sim.syntax("modifyvm", Syntax::InvalidParameter(p.to_string())));
     }
@@ -603,11 +603,29 @@ fn apply_modify(
     Ok(())
 }
 
+/// `--natpfN delete NAME` takes two arguments: VBoxManage fetches the rule name itself. They are
+/// joined into the option's value, `delete NAME`.
+fn join_natpf_delete(args: &[String]) -> Vec<String> {
+    let mut out = Vec::with_capacity(args.len());
+    let mut i = 0;
+    while i < args.len() {
+        let a = &args[i];
+        let is_natpf = a.trim_start_matches('-').starts_with("natpf") && a.starts_with('-');
+        if is_natpf && args.get(i + 1).map(String::as_str) == Some("delete") && i + 2 < args.len() {
+            out.push(a.clone());
+            out.push(format!("delete {}", args[i + 2]));
+            i += 3;
+        } else {
+            out.push(a.clone());
+            i += 1;
+        }
+    }
+    out
+}
+
 fn modify_natpf(sim: &Sim, vm: &mut Vm, n: usize, value: &str) -> SimResult<()> {
     let line = if sim.version.major >= 7 { 1910 } else { 1766 };
     if let Some(name) = value.strip_prefix("delete") {
-        // `--natpf1 delete NAME` arrives as one value "delete" followed by a positional only
-        // in the old syntax; VirtualBox takes "delete <name>" as the option's value.
         let name = name.trim();
         let nic = vm.nic_mut(n);
         let before = nic.forwarding.len();
@@ -974,7 +992,7 @@ pub fn startvm(sim: &Sim, args: &[String]) -> SimResult {
 
 /// What VirtualBox checks when it powers a VM on: its adapters and media exist.
 fn check_startable(sim: &Sim, reg: &Registry, vm: &Vm) -> SimResult<()> {
-    for (i, nic) in vm.nics.iter().enumerate() {
+    for nic in &vm.nics {
         if nic.attachment == "hostonly" && reg.hostonlyif(&nic.hostonly_adapter).is_none() {
             let shown = if nic.hostonly_adapter.is_empty() {
                 ""
@@ -995,8 +1013,7 @@ fn check_startable(sim: &Sim, reg: &Registry, vm: &Vm) -> SimResult<()> {
                     file: "VBoxManageMisc.cpp",
                     line: if sim.version.major >= 7 { 881 } else { 727 },
                 },
-            )
-            .with_nic_hint(i + 1));
+            ));
         }
     }
     for ctl in &vm.controllers {
@@ -1024,12 +1041,6 @@ fn check_startable(sim: &Sim, reg: &Registry, vm: &Vm) -> SimResult<()> {
         }
     }
     Ok(())
-}
-
-impl VBoxError {
-    fn with_nic_hint(self, _nic: usize) -> VBoxError {
-        self
-    }
 }
 
 pub fn controlvm(sim: &Sim, args: &[String]) -> SimResult {
@@ -1079,9 +1090,13 @@ pub fn controlvm(sim: &Sim, args: &[String]) -> SimResult {
         "pause" | "resume" => {
             let pause = action == "pause";
             if pause != (vm.state == VmState::Running) {
-                let state = if pause { "paused" } else { "running" };
+                let (now, wanted) = if pause {
+                    ("Paused", "Running")
+                } else {
+                    ("Running", "Paused")
+                };
                 return Err(com_error(
-                    &format!("Invalid machine state: {}", vm.state.as_str()),
+                    &format!("Invalid machine state: {now} (must be {wanted})"),
                     VBOX_E_INVALID_VM_STATE,
                     "ConsoleWrap",
                     "IConsole",
@@ -1091,13 +1106,7 @@ pub fn controlvm(sim: &Sim, args: &[String]) -> SimResult {
                         file: "VBoxManageControlVM.cpp",
                         line: if pause { 411 } else { 415 },
                     },
-                ))
-                .map(|o: Outcome| o)
-                .map_err(|mut e| {
-                    let _ = state;
-                    e.code = 1;
-                    e
-                });
+                ));
             }
             crate::vmproc::freeze_guest(&vm, pause).map_err(|e| internal(&e.to_string()))?;
             vm.state = if pause {
@@ -1335,12 +1344,14 @@ fn format_properties(sim: &Sim, props: &[(&String, &GuestProperty)], old: bool) 
         .max()
         .unwrap_or(0)
         .min(48);
+    // Values count at most 28 characters, plus their quotes.
     let val_w = props
         .iter()
-        .map(|(_, p)| p.value.len() + 2)
+        .map(|(_, p)| p.value.len())
         .max()
         .unwrap_or(0)
-        .min(28);
+        .min(28)
+        + 2;
     props
         .iter()
         .map(|(k, p)| {
@@ -1604,6 +1615,100 @@ pub fn injected_error(sim: &Sim, argv: &[String]) -> VBoxError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn sim(version: &str) -> Sim {
+        Sim {
+            version: super::super::version::SimVersion::parse(version).unwrap(),
+            home: std::path::PathBuf::from("/nonexistent"),
+        }
+    }
+
+    fn prop(value: &str, millis: u128, flags: &str) -> GuestProperty {
+        GuestProperty {
+            value: value.into(),
+            timestamp: millis * 1_000_000 + 123,
+            flags: flags.into(),
+        }
+    }
+
+    #[test]
+    fn enumerate_before_7_matches_the_real_5_2_8_lines() {
+        let sample = include_str!("../../lab/samples/guestproperty-enumerate-5.2.8.txt");
+        let names = [
+            "/VirtualBox/GuestInfo/OS/Product".to_string(),
+            "/VirtualBox/GuestInfo/Net/0/V4/IP".to_string(),
+            "/VirtualBox/HostInfo/VBoxVerExt".to_string(),
+        ];
+        let ps = [
+            GuestProperty {
+                value: "Linux".into(),
+                timestamp: 1523628880072208000,
+                flags: String::new(),
+            },
+            GuestProperty {
+                value: "10.0.2.15".into(),
+                timestamp: 1523628880075172000,
+                flags: String::new(),
+            },
+            GuestProperty {
+                value: "5.2.8".into(),
+                timestamp: 1523628858745494000,
+                flags: "TRANSIENT, RDONLYGUEST".into(),
+            },
+        ];
+        let props: Vec<(&String, &GuestProperty)> = names.iter().zip(ps.iter()).collect();
+        assert_eq!(
+            format_properties(&sim("5.2.8r121009"), &props, false),
+            sample
+        );
+    }
+
+    #[test]
+    fn enumerate_from_7_matches_the_real_table_layout() {
+        let sample = include_str!("../../lab/samples/guestproperty-enumerate-7.2.4.txt");
+        // The real listing had more properties than the excerpt; two stand in for the longest
+        // name (42) and the longest value (28 or more) that set its column widths.
+        let mut all: Vec<(String, GuestProperty)> = vec![
+            (
+                "/VirtualBox/GuestAdd/GuiOnFocus".into(),
+                prop("0", 1763636087167, "TRANSIENT, RDONLYGUEST"),
+            ),
+            (
+                "/VirtualBox/GuestAdd/Revision".into(),
+                prop("161033", 1763635761849, ""),
+            ),
+            (
+                "/VirtualBox/GuestAdd/Version".into(),
+                prop("6.1.50", 1763635761849, ""),
+            ),
+            (
+                "/VirtualBox/GuestInfo/Net/0/MAC".into(),
+                prop("08002767E8B0", 1763635761999, ""),
+            ),
+            (
+                "/VirtualBox/GuestInfo/Net/0/Status".into(),
+                prop("Up", 1763635761999, ""),
+            ),
+            (
+                "/VirtualBox/HostInfo/GUI/LanguageIDxxxxxxx".into(),
+                prop("x", 1763635761999, ""),
+            ),
+            (
+                "/VirtualBox/HostInfo/VBoxVerExt".into(),
+                prop("7.2.4 r170995 (a long value here)", 1763635761999, ""),
+            ),
+        ];
+        all.sort_by(|a, b| a.0.cmp(&b.0));
+        assert_eq!(all[5].0.len(), 42);
+        let props: Vec<(&String, &GuestProperty)> = all.iter().map(|(k, v)| (k, v)).collect();
+        let out = format_properties(&sim("7.2.4r170995"), &props, false);
+        let shown: String = out.lines().take(5).map(|l| format!("{l}\n")).collect();
+        assert_eq!(shown, sample);
+        assert_eq!(
+            format_properties(&sim("7.0.20r163906"), &[], false),
+            "No properties found.\n"
+        );
+    }
 
     #[test]
     fn glob_patterns() {
