@@ -134,6 +134,21 @@ for n in "${NODES[@]}"; do
     body=$(curl -fsS --max-time 5 "http://${IP[$n]}:8080/" || echo "no-answer")
     say "http $n answered=$body"
 done
+# The seed's nginx, published in host mode on every node (no IPVS for the routing mesh here).
+d lab-1 service create --detach --name nginx --mode global --network web \
+    --publish mode=host,target=80,published=80 nginx:stable-alpine >/dev/null
+for _ in $(seq 1 150); do
+    running=$(d lab-1 service ps nginx --filter desired-state=running --format '{{.CurrentState}}' | grep -c '^Running' || true)
+    [ "$running" = 2 ] && break
+    sleep 0.2
+done
+for n in "${NODES[@]}"; do
+    if curl -fsS --max-time 5 "http://${IP[$n]}/" | grep -q 'Welcome to nginx!'; then
+        say "nginx $n welcome"
+    else
+        say "nginx $n no-answer"
+    fi
+done
 # Across nodes on the overlay: a container on lab-1 fetches from every task's address.
 # (Debian's busybox wget crashes with -T, hence timeout(1).)
 answers=$(d lab-1 run --rm --network web alpine sh -c \

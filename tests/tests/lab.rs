@@ -312,3 +312,73 @@ fn vms_stop_and_start_keep_their_disk_and_knobs_behave() {
     );
     assert!(text.contains("startvm-fail=1"), "{text}");
 }
+
+#[test]
+fn release_server_answers_like_github_and_serves_ranges() {
+    let script = r#"
+        api="$VBOXSIM_RELEASE_SERVER/repos/boot2docker/boot2docker/releases"
+        [ "$VSWARM_B2D_RELEASES_URL" = "$api" ] && echo "url exported"
+        curl -fsS "$api" | python3 -c 'import json,sys; r=json.load(sys.stdin); print("releases", [(x["tag_name"], x["prerelease"]) for x in r])'
+        curl -fsS "$api/latest" | python3 -c 'import json,sys; r=json.load(sys.stdin); print("latest", r["tag_name"], r["assets"][0]["name"])'
+        curl -fsS "$VBOXSIM_RELEASE_SERVER/boot2docker/boot2docker/releases.atom" | grep -c '<entry>' | sed 's/^/atom entries /'
+        iso="$VBOXSIM_RELEASE_SERVER/boot2docker/boot2docker/releases/download/v19.03.12/boot2docker.iso"
+        f=$(mktemp /tmp/vboxsim-iso.XXXXXX)
+        curl -fsS -o "$f" "$iso"
+        echo "volume $(dd if="$f" bs=1 skip=32808 count=32 2>/dev/null | tr -d ' ')"
+        [ "$(sha256sum < "$f" | cut -d' ' -f1)" = "$(curl -fsS "$iso.sha256" | cut -d' ' -f1)" ] && echo "checksum matches"
+        echo "range $(curl -sS -o /dev/null -w '%{http_code} %{size_download}' -H 'Range: bytes=100-199' "$iso")"
+        rm -f "$f"
+        echo "registry $(curl -fsS http://127.0.0.1:$VBOXSIM_REGISTRY_PORT/v2/_catalog)"
+    "#;
+    let out = in_lab(script, &[]);
+    assert_success(&out);
+    let text = stdout(&out);
+    assert!(text.contains("url exported"), "{text}");
+    assert!(
+        text.contains("releases [('v19.03.13-rc1', True), ('v19.03.12', False)]"),
+        "{text}"
+    );
+    assert!(text.contains("latest v19.03.12 boot2docker.iso"), "{text}");
+    assert!(text.contains("atom entries 1"), "{text}");
+    assert!(text.contains("volume b2d-v19.03.12\n"), "{text}");
+    assert!(text.contains("checksum matches"), "{text}");
+    assert!(text.contains("range 206 100"), "{text}");
+    assert!(
+        text.contains(
+            r#"registry {"repositories":["library/alpine","library/nginx","vboxsim/whoami"]}"#
+        ),
+        "{text}"
+    );
+}
+
+#[test]
+fn no_lease_knob_and_boot_delay() {
+    let script = r#"
+        W=$(mktemp -d /tmp/vboxsim-test.XXXXXX)
+        trap 'rm -rf "$W"' EXIT
+        VBoxManage createvm --name nolease --basefolder "$W" --register >/dev/null
+        n=$(VBoxManage hostonlyif create 2>/dev/null | sed -n "s/^Interface '\(.*\)' was successfully created$/\1/p")
+        VBoxManage hostonlyif ipconfig "$n" --ip 192.168.56.1
+        VBoxManage dhcpserver add --ifname "$n" --ip 192.168.56.2 --netmask 255.255.255.0 --lowerip 192.168.56.100 --upperip 192.168.56.254 --enable
+        VBoxManage modifyvm nolease --nic2 hostonly --hostonlyadapter2 "$n"
+        VBOXSIM_BOOT_MS=1500 VBOXSIM_NO_LEASE=1 VBoxManage startvm nolease --type headless >/dev/null
+        echo "right after start: $(VBoxManage showvminfo nolease --machinereadable | grep '^VMState=') booted=$(grep -c 'Guest booted' "$W/nolease/Logs/VBox.log")"
+        for _ in $(seq 1 100); do grep -q 'Guest booted' "$W/nolease/Logs/VBox.log" && break; sleep 0.1; done
+        echo "after the delay: booted=$(grep -c 'Guest booted' "$W/nolease/Logs/VBox.log") ip=$(VBoxManage guestproperty get nolease /VirtualBox/GuestInfo/Net/1/V4/IP)"
+        echo "log: $(grep -o 'DHCP: no lease for eth1' "$W/nolease/Logs/VBox.log")"
+        VBoxManage controlvm nolease poweroff 2>/dev/null
+        VBoxManage unregistervm nolease --delete 2>/dev/null
+    "#;
+    let out = in_lab(script, &[]);
+    assert_success(&out);
+    let text = stdout(&out);
+    assert!(
+        text.contains("right after start: VMState=\"running\" booted=0"),
+        "{text}"
+    );
+    assert!(
+        text.contains("after the delay: booted=1 ip=No value set!"),
+        "{text}"
+    );
+    assert!(text.contains("log: DHCP: no lease for eth1"), "{text}");
+}

@@ -429,3 +429,107 @@ fn syntax_errors_carry_each_version_logo_and_layout() {
         out(&o)
     );
 }
+
+#[test]
+fn concurrent_calls_keep_the_registry_whole() {
+    let b = std::sync::Arc::new(Box::new());
+    let threads: Vec<_> = (0..12)
+        .map(|i| {
+            let b = b.clone();
+            std::thread::spawn(move || {
+                let name = format!("vm-{i}");
+                let o = b.vbox(
+                    "7.0.20r163906",
+                    &["createvm", "--name", &name, "--register"],
+                );
+                assert!(o.status.success(), "{}", err(&o));
+                let o = b.vbox(
+                    "7.0.20r163906",
+                    &[
+                        "modifyvm",
+                        &name,
+                        "--cpus",
+                        "2",
+                        "--memory",
+                        "512",
+                        "--natpf1",
+                        "ssh,tcp,127.0.0.1,2222,,22",
+                    ],
+                );
+                assert!(o.status.success(), "{}", err(&o));
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().expect("thread");
+    }
+    let listed = out(&b.vbox("7.0.20r163906", &["list", "vms"]));
+    assert_eq!(listed.lines().count(), 12, "{listed}");
+    for i in 0..12 {
+        let info = out(&b.vbox(
+            "7.0.20r163906",
+            &["showvminfo", &format!("vm-{i}"), "--machinereadable"],
+        ));
+        assert!(
+            info.contains("\ncpus=2\n") && info.contains("\nmemory=512\n"),
+            "{info}"
+        );
+    }
+}
+
+#[test]
+fn call_log_and_latency_knobs() {
+    let b = Box::new();
+    let log = b.path().join("calls.jsonl");
+    let o = Command::new(env!("CARGO_BIN_EXE_VBoxManage"))
+        .args(["showvminfo", "nope"])
+        .env("VBOX_USER_HOME", b.path().join("vbox"))
+        .env("VBOXSIM_LOG", &log)
+        .env("VBOXSIM_CALL_MS", "150")
+        .output()
+        .expect("VBoxManage runs");
+    assert_eq!(o.status.code(), Some(1));
+    let line = std::fs::read_to_string(&log).expect("log written");
+    let v: serde_json::Value = serde_json::from_str(line.trim()).expect("one JSON line");
+    assert_eq!(v["argv"], serde_json::json!(["showvminfo", "nope"]));
+    assert_eq!(v["status"], 1);
+    assert!(
+        v["start_ms"]
+            .as_u64()
+            .is_some_and(|ms| ms > 1_700_000_000_000),
+        "{v}"
+    );
+    // The latency is part of the call's duration.
+    assert!(v["duration_ms"].as_u64().is_some_and(|ms| ms >= 150), "{v}");
+}
+
+#[test]
+fn injected_failures_hit_the_nth_call_and_change_nothing() {
+    let b = Box::new();
+    assert!(
+        b.vbox("6.1.26r145957", &["createvm", "--name", "f", "--register"])
+            .status
+            .success()
+    );
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_VBoxManage"))
+            .args(args)
+            .env("VBOXSIM_VERSION", "6.1.26r145957")
+            .env("VBOX_USER_HOME", b.path().join("vbox"))
+            .env("VBOXSIM_FAIL", "modifyvm:2")
+            .output()
+            .expect("VBoxManage runs")
+    };
+    assert!(run(&["modifyvm", "f", "--cpus", "2"]).status.success());
+    let second = run(&["modifyvm", "f", "--cpus", "3"]);
+    assert_eq!(second.status.code(), Some(1));
+    assert!(err(&second).starts_with("VBoxManage: error: The machine 'f' is already locked for a session (or being unlocked)\n"), "{}", err(&second));
+    let info = out(&b.vbox("6.1.26r145957", &["showvminfo", "f", "--machinereadable"]));
+    assert!(
+        info.contains("\ncpus=2\n"),
+        "the failed call changed nothing: {info}"
+    );
+    assert!(run(&["modifyvm", "f", "--cpus", "4"]).status.success());
+    let info = out(&b.vbox("6.1.26r145957", &["showvminfo", "f", "--machinereadable"]));
+    assert!(info.contains("\ncpus=4\n"), "{info}");
+}
