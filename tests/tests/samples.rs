@@ -516,7 +516,7 @@ fn injected_failures_hit_the_nth_call_and_change_nothing() {
             .args(args)
             .env("VBOXSIM_VERSION", "6.1.26r145957")
             .env("VBOX_USER_HOME", b.path().join("vbox"))
-            .env("VBOXSIM_FAIL", "modifyvm:2")
+            .env("VBOXSIM_FAIL", "modifyvm:2:transient")
             .output()
             .expect("VBoxManage runs")
     };

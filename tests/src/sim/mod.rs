@@ -154,7 +154,8 @@ fn dispatch(sim: &Sim, argv: &[String]) -> SimResult {
     }
 }
 
-/// `VBOXSIM_FAIL=startvm:1,modifyvm:2`: the Nth call of a subcommand fails with a real error.
+/// `VBOXSIM_FAIL=startvm:1,modifyvm:2`: the Nth call of a subcommand fails with a real error;
+/// `modifyvm:1:transient` makes it the session-lock error that clients retry.
 ///
 /// Counts are kept in the registry, so they hold across processes; the failing call changes
 /// nothing.
@@ -164,29 +165,35 @@ fn injected_failure(sim: &Sim, argv: &[String]) -> SimResult<Option<VBoxError>> 
     };
     let cmd = argv[0].as_str();
     let verb = argv.get(1).map(String::as_str).unwrap_or("");
-    let wanted: Vec<(String, u32)> = spec
+    // `name:N` or `name:N:transient`.
+    let wanted: Vec<(String, u32, bool)> = spec
         .split(',')
         .filter_map(|item| {
-            let (name, n) = item.trim().rsplit_once(':')?;
-            Some((name.to_string(), n.parse().ok()?))
+            let mut parts = item.trim().split(':');
+            let name = parts.next()?.to_string();
+            let n = parts.next()?.parse().ok()?;
+            let transient = parts.next() == Some("transient");
+            Some((name, n, transient))
         })
         .collect();
     let keys = [cmd.to_string(), format!("{cmd}-{verb}")];
-    if !wanted.iter().any(|(name, _)| keys.contains(name)) {
+    if !wanted.iter().any(|(name, _, _)| keys.contains(name)) {
         return Ok(None);
     }
     let mut reg = sim.registry()?;
-    let mut fire = false;
+    let mut fire = None;
     for key in &keys {
-        if let Some((_, n)) = wanted.iter().find(|(name, _)| name == key) {
+        if let Some((_, n, transient)) = wanted.iter().find(|(name, _, _)| name == key) {
             let count = reg.reg.call_counts.entry(key.clone()).or_insert(0);
             *count += 1;
-            fire |= *count == *n;
+            if *count == *n {
+                fire = Some(*transient);
+            }
         }
     }
     reg.save()
         .map_err(|e| internal(&format!("registry: {e}")))?;
-    Ok(fire.then(|| vm::injected_error(sim, argv)))
+    Ok(fire.map(|transient| vm::injected_error(sim, argv, transient)))
 }
 
 /// `VBOXSIM_CALL_MS`: the latency added to every call.

@@ -1277,6 +1277,50 @@ pub fn guestproperty(sim: &Sim, args: &[String]) -> SimResult {
             reg.save().map_err(|e| internal(&e.to_string()))?;
             Ok(Outcome::default())
         }
+        "wait" => {
+            let parsed = sim.getopt(
+                "guestproperty",
+                rest,
+                &[Spec::value("timeout"), Spec::flag("fail-on-timeout")],
+            )?;
+            let pos = parsed.positionals();
+            let [vmname, pattern] = pos[..] else {
+                return Err(sim.syntax(
+                    "guestproperty",
+                    Syntax::Message("Incorrect parameters".into()),
+                ));
+            };
+            let timeout = parsed
+                .value_of("timeout")
+                .and_then(|t| t.parse::<u64>().ok())
+                .map(std::time::Duration::from_millis);
+            let since = now_nanos();
+            let start = Instant::now();
+            loop {
+                {
+                    let reg = sim.registry()?;
+                    let idx = find_vm(sim, &reg.reg, "guestproperty", vmname)?;
+                    let vm = &reg.reg.vms[idx];
+                    // A property that changed after the call began.
+                    if let Some((k, p)) = vm.guest_properties.iter().find(|(k, p)| {
+                        p.timestamp >= since && pattern.split('|').any(|pat| glob_match(pat, k))
+                    }) {
+                        return Ok(Outcome::ok(format!(
+                            "Name: {k}, value: {}, flags: {}\n",
+                            p.value, p.flags
+                        )));
+                    }
+                }
+                if timeout.is_some_and(|t| start.elapsed() >= t) {
+                    let mut e = plain_error(&[
+                        "Time out or interruption while waiting for a notification.",
+                    ]);
+                    e.code = if parsed.has("fail-on-timeout") { 2 } else { 1 };
+                    return Err(e);
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        }
         "enumerate" => {
             let parsed = sim.getopt(
                 "guestproperty",
@@ -1550,9 +1594,23 @@ pub fn getextradata(sim: &Sim, args: &[String]) -> SimResult {
 // ---------------------------------------------------------------- VBOXSIM_FAIL
 
 /// The real error a subcommand prints when `VBOXSIM_FAIL` picks this call.
-pub fn injected_error(sim: &Sim, argv: &[String]) -> VBoxError {
+pub fn injected_error(sim: &Sim, argv: &[String], transient: bool) -> VBoxError {
     let cmd = argv[0].as_str();
     let target = argv.get(1).cloned().unwrap_or_default();
+    if transient {
+        return com_error(
+            &format!("The machine '{target}' is already locked for a session (or being unlocked)"),
+            VBOX_E_INVALID_OBJECT_STATE,
+            "MachineWrap",
+            "IMachine",
+            true,
+            Context {
+                call: "LockMachine(a->session, LockType_Write)",
+                file: "VBoxManageModifyVM.cpp",
+                line: 587,
+            },
+        );
+    }
     match cmd {
         "startvm" => com_error(
             &format!(
@@ -1601,13 +1659,14 @@ pub fn injected_error(sim: &Sim, argv: &[String]) -> VBoxError {
                 line: 384,
             },
         ),
+        // Settings changes: saving the machine's settings file fails.
         _ => com_error(
-            &format!("The machine '{target}' is already locked for a session (or being unlocked)"),
-            VBOX_E_INVALID_OBJECT_STATE,
-            "MachineWrap",
+            &format!("Could not save the settings file '{target}.vbox' (VERR_DISK_FULL)"),
+            VBOX_E_FILE_ERROR,
+            "SessionMachine",
             "IMachine",
             true,
-            Context { call: "LockMachine(a->session, LockType_Write)", file: "VBoxManageModifyVM.cpp", line: 587 },
+            Context { call: "SaveSettings()", file: "VBoxManageModifyVM.cpp", line: 3207 },
         ),
     }
 }
