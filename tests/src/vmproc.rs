@@ -424,17 +424,22 @@ impl VmProcess {
         if state.join(".formatted").exists() {
             return Ok(Some(state));
         }
-        let head = self.run_dir.join("disk-head.raw");
         let fmt = match medium.format.as_str() {
             "VMDK" => "vmdk",
             "VDI" => "vdi",
             "VHD" => "vpc",
             _ => "raw",
         };
+        // boot2docker's autoformat copies only the disk's first 4 KiB (`dd bs=4096 count=1`)
+        // before it formats the disk: whatever of the userdata tar lies beyond is lost.
+        let home = state.join("home-docker");
+        fs::create_dir_all(&home)?;
+        fs::create_dir_all(state.join("boot2docker"))?;
+        let tar_path = state.join("boot2docker").join("userdata.tar");
         let out = Command::new("qemu-img")
-            .args(["dd", "-f", fmt, "-O", "raw", "bs=1M", "count=64"])
+            .args(["dd", "-f", fmt, "-O", "raw", "bs=4096", "count=1"])
             .arg(format!("if={}", medium.location.display()))
-            .arg(format!("of={}", head.display()))
+            .arg(format!("of={}", tar_path.display()))
             .output()
             .context("qemu-img dd")?;
         if !out.status.success() {
@@ -444,38 +449,31 @@ impl VmProcess {
                 String::from_utf8_lossy(&out.stderr).trim()
             );
         }
-        let mut first = [0u8; 100];
-        File::open(&head)?.read_exact(&mut first).ok();
-        let _ = fs::remove_file(&head).ok();
-        let name_end = first.iter().position(|b| *b == 0).unwrap_or(first.len());
-        if &first[..name_end] != b"boot2docker, please format-me" {
+        let mut window = fs::read(&tar_path)?;
+        let name_end = window
+            .iter()
+            .take(100)
+            .position(|b| *b == 0)
+            .unwrap_or(100.min(window.len()));
+        if &window[..name_end] != b"boot2docker, please format-me" {
+            let _ = fs::remove_dir_all(&state);
             log("The disk carries no boot2docker magic and no data: not used");
             return Ok(None);
         }
-        // Extract again from the disk, now that we know it is the userdata tar.
-        let home = state.join("home-docker");
-        fs::create_dir_all(&home)?;
-        fs::create_dir_all(state.join("boot2docker"))?;
-        let tar_path = state.join("boot2docker").join("userdata.tar");
-        let out = Command::new("qemu-img")
-            .args(["dd", "-f", fmt, "-O", "raw", "bs=1M", "count=64"])
-            .arg(format!("if={}", medium.location.display()))
-            .arg(format!("of={}", tar_path.display()))
-            .output()?;
-        if !out.status.success() {
-            bail!(
-                "reading the userdata tar: {}",
-                String::from_utf8_lossy(&out.stderr).trim()
-            );
-        }
+        // Like busybox tar in the guest, take what the window holds even when the archive's end
+        // marker lies beyond it.
+        window.extend_from_slice(&[0u8; 1024]);
+        let padded = self.run_dir.join("userdata-window.tar");
+        fs::write(&padded, &window)?;
         let out = Command::new("tar")
             .arg("-xf")
-            .arg(&tar_path)
+            .arg(&padded)
             .arg("-C")
             .arg(&home)
             .arg("--exclude=boot2docker, please format-me")
             .arg("--no-same-owner")
             .output()?;
+        let _ = fs::remove_file(&padded);
         if !out.status.success() {
             bail!(
                 "unpacking the userdata tar: {}",

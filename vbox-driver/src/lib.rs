@@ -1,7 +1,21 @@
 //! Everything vswarm knows about VirtualBox.
 //!
-//! This crate will hold the async `VBoxManage` runner, the parsers of its output, host-only
-//! networks and their DHCP servers, the VM lifecycle, the boot2docker userdata disk and IP
-//! discovery, behind the driver trait the CLI uses. It knows nothing about Docker or Swarm.
+//! - [`runner`]: runs `VBoxManage` (found on PATH or in VirtualBox's install folders) with a
+//!   timeout, retries its transient errors and returns typed errors carrying the command line and
+//!   VirtualBox's own message.
+//! - [`parse`]: parsers of the outputs the driver reads, tolerant of the differences between
+//!   VirtualBox 5.2, 6.0, 6.1 and 7.x.
+//! - [`disk`]: the boot2docker userdata disk, written by vswarm as a sparse image.
+//! - [`hostonly`]: the cluster's host-only network, checked against VirtualBox's allowed ranges,
+//!   configured once, and fixed on Linux when the kernel interface stays down.
+//! - [`driver`]: the provider-neutral driver trait; [`virtualbox`] implements it.
 //!
-//! It is being built in the "vbox-driver" issue; the lab it is tested on lives in `tests/`.
+//! Nothing in this crate knows about Docker or Swarm.
+
+pub mod disk;
+pub mod driver;
+pub mod hostonly;
+mod netlink;
+pub mod parse;
+pub mod runner;
+pub mod virtualbox;

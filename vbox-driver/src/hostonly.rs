@@ -1,0 +1,758 @@
+//! The host-only network of a cluster, right the first time.
+//!
+//! Three things broke docker-machine here. VirtualBox 6.1.28 and later refuse host-only
+//! addresses outside the ranges of `/etc/vbox/networks.conf` (only 192.168.56.0/21 without it),
+//! so the old default 192.168.99.1/24 fails with E_ACCESSDENIED. On Linux the interface can come
+//! up DOWN with no address when VirtualBox's helper cannot configure it (the seed's `vboxnet0`).
+//! And the network was set up again for every machine, racing itself. [`ensure_hostonly_network`]
+//! is called once per cluster: it picks or checks the network, finds or creates the interface,
+//! configures it and its DHCP server, removes orphan DHCP servers, and checks (and on Linux
+//! fixes) the kernel interface.
+
+use std::net::Ipv4Addr;
+use std::path::{Path, PathBuf};
+
+use ipnet::Ipv4Net;
+
+use crate::parse::{self, HostOnlyInterface, VBoxVersion};
+use crate::runner::{VBoxManage, VBoxManageError};
+
+/// docker-machine's network, still the default where VirtualBox allows it.
+pub const LEGACY_DEFAULT: &str = "192.168.99.1/24";
+/// What VirtualBox >= 6.1.28 allows when `/etc/vbox/networks.conf` does not exist.
+pub const DEFAULT_ALLOWED: &str = "192.168.56.0/21";
+/// VirtualBox's own file of allowed ranges.
+pub const NETWORKS_CONF: &str = "/etc/vbox/networks.conf";
+
+/// The configured host-only network of a cluster.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HostOnlyNetwork {
+    /// `vboxnet0`, or `VirtualBox Host-Only Ethernet Adapter #2` on Windows.
+    pub interface: String,
+    /// The host's address and the prefix: `192.168.56.1/24`.
+    pub host: Ipv4Net,
+    pub dhcp: DhcpRange,
+}
+
+/// The DHCP server's address and the range it leases.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DhcpRange {
+    pub server: Ipv4Addr,
+    pub lower: Ipv4Addr,
+    pub upper: Ipv4Addr,
+}
+
+impl DhcpRange {
+    /// `.2` for the server and `.100` to `.254` on a /24, as docker-machine leased; on other
+    /// prefixes the range runs from the third address to the one before the broadcast.
+    pub fn for_network(host: Ipv4Net) -> DhcpRange {
+        let net = u32::from(host.network());
+        let last = u32::from(host.broadcast()).saturating_sub(1);
+        let lower = if last >= net + 100 {
+            net + 100
+        } else {
+            net + 3
+        };
+        DhcpRange {
+            server: Ipv4Addr::from(net + 2),
+            lower: Ipv4Addr::from(lower.min(last)),
+            upper: Ipv4Addr::from(last),
+        }
+    }
+}
+
+/// What the caller wants.
+#[derive(Debug, Clone, Default)]
+pub struct NetworkRequest {
+    /// An explicit `host address/prefix`; None picks one.
+    pub cidr: Option<String>,
+    /// Where VirtualBox's allowed ranges are read (default `/etc/vbox/networks.conf`).
+    pub networks_conf: Option<PathBuf>,
+    /// Whether to fix a DOWN or bare kernel interface (needs CAP_NET_ADMIN). None: when root.
+    pub fix_link: Option<bool>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum NetworkError {
+    #[error("'{cidr}' is not a host network like 192.168.56.1/24: {reason}")]
+    InvalidCidr { cidr: String, reason: String },
+    #[error(
+        "VirtualBox {version} does not allow the host-only network {cidr}: it allows only {allowed}.\n\
+         Fix: add the line `* {network}` to {conf} (as root), or choose a network inside {allowed}, such as {suggestion}."
+    )]
+    NotAllowed {
+        cidr: Ipv4Net,
+        network: Ipv4Net,
+        version: String,
+        allowed: String,
+        conf: String,
+        suggestion: String,
+    },
+    #[error(
+        "the host-only network {cidr} overlaps {their} on the host interface '{interface}'; choose another network"
+    )]
+    Collision {
+        cidr: Ipv4Net,
+        interface: String,
+        their: Ipv4Net,
+    },
+    #[error(
+        "no free /24 is left in the allowed host-only ranges ({allowed}); add a range to {conf}"
+    )]
+    NoFreeNetwork { allowed: String, conf: String },
+    #[error(
+        "VirtualBox reported a new host-only interface but none appeared in `VBoxManage list hostonlyifs`: {detail}"
+    )]
+    InterfaceNotCreated { detail: String },
+    #[error(
+        "the host-only interface {interface} is {state} on the host, so the VMs cannot be reached.\n\
+         Likely cause: {cause}.\n\
+         Fix it with:\n    {}\n    {}\n\
+         then run vswarm again.",
+        commands[0], commands[1]
+    )]
+    LinkDown {
+        interface: String,
+        state: String,
+        cause: String,
+        commands: [String; 2],
+    },
+    #[error("could not bring the host-only interface {interface} up with {cidr}: {detail}")]
+    LinkFix {
+        interface: String,
+        cidr: Ipv4Net,
+        detail: String,
+    },
+    #[error(transparent)]
+    VBoxManage(#[from] VBoxManageError),
+    #[error("reading VBoxManage's output: {0}")]
+    Parse(String),
+}
+
+/// The ranges VirtualBox lets host-only networks use; None: any.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AllowedRanges(pub Option<Vec<Ipv4Net>>);
+
+impl AllowedRanges {
+    /// What `version` allows, from the networks.conf at `conf` (VirtualBox's own rules).
+    pub fn read(version: &VBoxVersion, conf: &Path) -> AllowedRanges {
+        if !restricts_ranges(version) {
+            return AllowedRanges(None);
+        }
+        match std::fs::read_to_string(conf) {
+            Ok(text) => AllowedRanges(Some(parse_networks_conf(&text))),
+            Err(_) => AllowedRanges(Some(vec![
+                DEFAULT_ALLOWED.parse().expect("constant parses"),
+            ])),
+        }
+    }
+
+    /// VirtualBox's rule: the network is at least as narrow as a range and inside it.
+    pub fn allows(&self, net: Ipv4Net) -> bool {
+        match &self.0 {
+            None => true,
+            Some(ranges) => ranges
+                .iter()
+                .any(|r| net.prefix_len() >= r.prefix_len() && r.contains(&net.addr())),
+        }
+    }
+
+    fn describe(&self) -> String {
+        match &self.0 {
+            None => "any network".into(),
+            Some(r) if r.is_empty() => "no network".into(),
+            Some(r) => r
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(", "),
+        }
+    }
+}
+
+/// VirtualBox >= 6.1.28 checks ranges on Linux, macOS and Solaris; Windows has no such limit.
+fn restricts_ranges(v: &VBoxVersion) -> bool {
+    !cfg!(windows) && (v.major, v.minor, v.build) >= (6, 1, 28)
+}
+
+/// Lines starting with `*` list allowed CIDRs.
+pub fn parse_networks_conf(text: &str) -> Vec<Ipv4Net> {
+    text.lines()
+        .filter_map(|l| l.trim_start().strip_prefix('*'))
+        .flat_map(|rest| {
+            rest.split_whitespace()
+                .filter_map(|w| w.parse::<Ipv4Net>().ok())
+        })
+        .collect()
+}
+
+/// Parses and checks a requested network: a host address (not the network or broadcast
+/// address) with a prefix between /8 and /30.
+pub fn parse_host_cidr(cidr: &str) -> Result<Ipv4Net, NetworkError> {
+    let invalid = |reason: &str| NetworkError::InvalidCidr {
+        cidr: cidr.to_string(),
+        reason: reason.to_string(),
+    };
+    let net: Ipv4Net = cidr
+        .trim()
+        .parse()
+        .map_err(|_| invalid("expected an IPv4 address and a prefix length"))?;
+    if !(8..=30).contains(&net.prefix_len()) {
+        return Err(invalid("the prefix must be between /8 and /30"));
+    }
+    if net.addr() == net.network() {
+        return Err(invalid(&format!(
+            "{} is the network's own address; use a host address such as {}/{}",
+            net.addr(),
+            Ipv4Addr::from(u32::from(net.network()) + 1),
+            net.prefix_len()
+        )));
+    }
+    if net.addr() == net.broadcast() {
+        return Err(invalid(&format!("{} is the broadcast address", net.addr())));
+    }
+    Ok(net)
+}
+
+/// An address on a host interface, as the collision check sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HostAddress {
+    pub interface: String,
+    pub net: Ipv4Net,
+}
+
+/// The host's IPv4 addresses, down interfaces included.
+pub fn host_addresses() -> Vec<HostAddress> {
+    let Ok(interfaces) = if_addrs::get_if_addrs() else {
+        return Vec::new();
+    };
+    interfaces
+        .into_iter()
+        .filter_map(|i| match i.addr {
+            if_addrs::IfAddr::V4(a) => Some(HostAddress {
+                net: Ipv4Net::with_netmask(a.ip, a.netmask).ok()?,
+                interface: i.name,
+            }),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Chooses the cluster's network: the requested one if allowed and free, else the first free
+/// /24 VirtualBox allows (192.168.56.1/24 first), or docker-machine's 192.168.99.1/24 where any
+/// network is allowed. An interface already configured with the network is not a collision.
+pub fn choose_network(
+    requested: Option<&str>,
+    allowed: &AllowedRanges,
+    version: &VBoxVersion,
+    conf: &Path,
+    host: &[HostAddress],
+    hostonly: &[HostOnlyInterface],
+) -> Result<Ipv4Net, NetworkError> {
+    let reusable = |net: Ipv4Net| hostonly.iter().any(|h| interface_net(h) == Some(net));
+    let collision = |net: Ipv4Net| {
+        host.iter()
+            .find(|a| a.net.trunc() != net.trunc() && overlaps(a.net, net))
+            .or_else(|| {
+                host.iter().find(|a| {
+                    a.net.trunc() == net.trunc() && !reusable(net) && a.net.addr() != net.addr()
+                })
+            })
+    };
+    if let Some(text) = requested {
+        let net = parse_host_cidr(text)?;
+        if !allowed.allows(net) {
+            let suggestion = first_free(allowed, host, hostonly)
+                .map(|n| n.to_string())
+                .unwrap_or_else(|| "192.168.56.1/24".into());
+            return Err(NetworkError::NotAllowed {
+                cidr: net,
+                network: net.trunc(),
+                version: version.to_string(),
+                allowed: allowed.describe(),
+                conf: conf.display().to_string(),
+                suggestion,
+            });
+        }
+        if let Some(a) = collision(net) {
+            return Err(NetworkError::Collision {
+                cidr: net,
+                interface: a.interface.clone(),
+                their: a.net,
+            });
+        }
+        return Ok(net);
+    }
+    if allowed.0.is_none() {
+        let legacy: Ipv4Net = LEGACY_DEFAULT.parse().expect("constant parses");
+        if collision(legacy).is_none() {
+            return Ok(legacy);
+        }
+    }
+    first_free(allowed, host, hostonly).ok_or_else(|| NetworkError::NoFreeNetwork {
+        allowed: allowed.describe(),
+        conf: conf.display().to_string(),
+    })
+}
+
+/// The first /24 (host address .1) inside the allowed ranges that no host interface uses, or
+/// that a host-only interface already carries.
+fn first_free(
+    allowed: &AllowedRanges,
+    host: &[HostAddress],
+    hostonly: &[HostOnlyInterface],
+) -> Option<Ipv4Net> {
+    let ranges = allowed
+        .0
+        .clone()
+        .unwrap_or_else(|| vec![DEFAULT_ALLOWED.parse().expect("constant parses")]);
+    for range in ranges {
+        let Ok(subnets) = range.subnets(24.max(range.prefix_len())) else {
+            continue;
+        };
+        for sub in subnets {
+            let candidate = Ipv4Net::new(
+                Ipv4Addr::from(u32::from(sub.network()) + 1),
+                sub.prefix_len(),
+            )
+            .ok()?;
+            if hostonly.iter().any(|h| interface_net(h) == Some(candidate)) {
+                return Some(candidate);
+            }
+            let used = host.iter().any(|a| overlaps(a.net, candidate))
+                || hostonly
+                    .iter()
+                    .filter_map(interface_net)
+                    .any(|n| overlaps(n, candidate));
+            if !used {
+                return Some(candidate);
+            }
+        }
+    }
+    None
+}
+
+fn overlaps(a: Ipv4Net, b: Ipv4Net) -> bool {
+    a.contains(&b.network()) || b.contains(&a.network())
+}
+
+/// A host-only interface's recorded network.
+fn interface_net(h: &HostOnlyInterface) -> Option<Ipv4Net> {
+    let ip = h.ipv4?;
+    let mask = h.netmask?;
+    Ipv4Net::with_netmask(ip, mask).ok()
+}
+
+/// Sets up the cluster's host-only network. Calls are serialized within the process: run it
+/// once per cluster, before any node is created.
+pub async fn ensure_hostonly_network(
+    vbm: &VBoxManage,
+    version: &VBoxVersion,
+    request: &NetworkRequest,
+) -> Result<HostOnlyNetwork, NetworkError> {
+    static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+    let _one_at_a_time = SERIAL.lock().await;
+
+    let conf = request
+        .networks_conf
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(NETWORKS_CONF));
+    let allowed = AllowedRanges::read(version, &conf);
+    let listed = list_hostonlyifs(vbm).await?;
+    let host = host_addresses();
+    let net = choose_network(
+        request.cidr.as_deref(),
+        &allowed,
+        version,
+        &conf,
+        &host,
+        &listed,
+    )?;
+
+    let interface = match listed.iter().find(|h| interface_net(h) == Some(net)) {
+        Some(h) => h.name.clone(),
+        None => create_interface(vbm, &listed).await?,
+    };
+    // Configure even a matching interface: on Linux the record can match while the kernel
+    // interface is bare (the seed's failure), and ipconfig is what makes VBoxNetAdpCtl act.
+    let mask = net.netmask().to_string();
+    let ip = net.addr().to_string();
+    vbm.run(&[
+        "hostonlyif",
+        "ipconfig",
+        &interface,
+        "--ip",
+        &ip,
+        "--netmask",
+        &mask,
+    ])
+    .await?;
+
+    let dhcp = DhcpRange::for_network(net);
+    ensure_dhcp_server(vbm, &interface, net, dhcp).await?;
+    remove_orphan_dhcp_servers(vbm, &listed, &interface).await?;
+
+    if cfg!(target_os = "linux") {
+        let fix = request.fix_link.unwrap_or_else(is_root);
+        ensure_link_up(&interface, net, fix).await?;
+    }
+    tracing::info!(interface = %interface, network = %net, "host-only network ready");
+    Ok(HostOnlyNetwork {
+        interface,
+        host: net,
+        dhcp,
+    })
+}
+
+async fn list_hostonlyifs(vbm: &VBoxManage) -> Result<Vec<HostOnlyInterface>, NetworkError> {
+    let out = vbm.run(&["list", "hostonlyifs"]).await?;
+    parse::parse_hostonlyifs(&out.stdout).map_err(|e| NetworkError::Parse(e.to_string()))
+}
+
+/// `hostonlyif create`, surviving VirtualBox's bug where the interface is created but the
+/// command reports an error: the list is read again and the new interface taken.
+async fn create_interface(
+    vbm: &VBoxManage,
+    before: &[HostOnlyInterface],
+) -> Result<String, NetworkError> {
+    let created = vbm.run(&["hostonlyif", "create"]).await;
+    if let Ok(out) = &created
+        && let Some(name) = parse::parse_created_hostonlyif(&out.stdout)
+    {
+        return Ok(name);
+    }
+    let after = list_hostonlyifs(vbm).await?;
+    let new: Vec<&HostOnlyInterface> = after
+        .iter()
+        .filter(|a| !before.iter().any(|b| b.name == a.name))
+        .collect();
+    match (new.as_slice(), created) {
+        ([one], _) => {
+            tracing::warn!(interface = %one.name, "VirtualBox reported an error but created the interface; using it");
+            Ok(one.name.clone())
+        }
+        (_, Err(e)) => Err(e.into()),
+        (_, Ok(out)) => Err(NetworkError::InterfaceNotCreated {
+            detail: out.stdout.trim().to_string(),
+        }),
+    }
+}
+
+async fn ensure_dhcp_server(
+    vbm: &VBoxManage,
+    interface: &str,
+    net: Ipv4Net,
+    d: DhcpRange,
+) -> Result<(), NetworkError> {
+    let network = format!("HostInterfaceNetworking-{interface}");
+    let out = vbm.run(&["list", "dhcpservers"]).await?;
+    let servers =
+        parse::parse_dhcpservers(&out.stdout).map_err(|e| NetworkError::Parse(e.to_string()))?;
+    let (server, lower, upper, mask) = (
+        d.server.to_string(),
+        d.lower.to_string(),
+        d.upper.to_string(),
+        net.netmask().to_string(),
+    );
+    let settings = [
+        "--netname",
+        &network,
+        "--ip",
+        &server,
+        "--netmask",
+        &mask,
+        "--lowerip",
+        &lower,
+        "--upperip",
+        &upper,
+        "--enable",
+    ];
+    match servers.iter().find(|s| s.network_name == network) {
+        Some(s) if same_dhcp(s, d, net) => Ok(()),
+        Some(_) => {
+            vbm.run(&[&["dhcpserver", "modify"][..], &settings].concat())
+                .await?;
+            Ok(())
+        }
+        None => {
+            vbm.run(&[&["dhcpserver", "add"][..], &settings].concat())
+                .await?;
+            Ok(())
+        }
+    }
+}
+
+fn same_dhcp(s: &parse::DhcpServer, d: DhcpRange, net: Ipv4Net) -> bool {
+    s.enabled
+        && s.server_ip == Some(d.server)
+        && s.lower_ip == Some(d.lower)
+        && s.upper_ip == Some(d.upper)
+        && s.netmask == Some(net.netmask())
+}
+
+/// DHCP servers of host-only interfaces that no longer exist, as docker-machine removed them.
+async fn remove_orphan_dhcp_servers(
+    vbm: &VBoxManage,
+    listed: &[HostOnlyInterface],
+    ours: &str,
+) -> Result<(), NetworkError> {
+    let out = vbm.run(&["list", "dhcpservers"]).await?;
+    let servers =
+        parse::parse_dhcpservers(&out.stdout).map_err(|e| NetworkError::Parse(e.to_string()))?;
+    for s in servers {
+        let Some(name) = s.network_name.strip_prefix("HostInterfaceNetworking-") else {
+            continue;
+        };
+        if name != ours && !listed.iter().any(|h| h.name == name) {
+            tracing::info!(network = %s.network_name, "removing an orphan DHCP server");
+            vbm.run(&["dhcpserver", "remove", "--netname", &s.network_name])
+                .await?;
+        }
+    }
+    Ok(())
+}
+
+/// Whether this process runs as root (and so may configure interfaces).
+pub fn is_root() -> bool {
+    // SAFETY: geteuid has no preconditions.
+    unsafe { libc::geteuid() == 0 }
+}
+
+/// The kernel's view of an interface: administratively up, and its IPv4 networks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LinkState {
+    pub up: bool,
+    pub addresses: Vec<Ipv4Net>,
+}
+
+pub fn link_state(interface: &str) -> Option<LinkState> {
+    let flags = std::fs::read_to_string(format!("/sys/class/net/{interface}/flags")).ok()?;
+    let flags = u32::from_str_radix(flags.trim().trim_start_matches("0x"), 16).ok()?;
+    let addresses = host_addresses()
+        .into_iter()
+        .filter(|a| a.interface == interface)
+        .map(|a| a.net)
+        .collect();
+    Some(LinkState {
+        up: flags & 1 == 1,
+        addresses,
+    })
+}
+
+/// The vboxnet0 fix: the kernel interface must be UP and carry the address. As root it is
+/// fixed through netlink; otherwise the error names the two commands to run.
+async fn ensure_link_up(interface: &str, net: Ipv4Net, fix: bool) -> Result<(), NetworkError> {
+    let Some(state) = link_state(interface) else {
+        // No kernel interface of that name (not Linux's vboxnet naming): nothing to check.
+        return Ok(());
+    };
+    let has_addr = state.addresses.contains(&net);
+    if state.up && has_addr {
+        return Ok(());
+    }
+    let what = match (state.up, has_addr) {
+        (false, false) => "DOWN and has no address",
+        (false, true) => "DOWN",
+        _ => "UP but without its address",
+    };
+    if !fix {
+        return Err(NetworkError::LinkDown {
+            interface: interface.to_string(),
+            state: what.to_string(),
+            cause: likely_link_cause(),
+            commands: [
+                format!("sudo ip addr add {net} dev {interface}"),
+                format!("sudo ip link set dev {interface} up"),
+            ],
+        });
+    }
+    tracing::warn!(interface, state = what, "fixing the host-only interface");
+    crate::netlink::bring_up(interface, net, !has_addr)
+        .await
+        .map_err(|detail| NetworkError::LinkFix {
+            interface: interface.to_string(),
+            cidr: net,
+            detail,
+        })?;
+    match link_state(interface) {
+        Some(s) if s.up && s.addresses.contains(&net) => Ok(()),
+        _ => Err(NetworkError::LinkFix {
+            interface: interface.to_string(),
+            cidr: net,
+            detail: "the interface is still not up with its address after the fix".into(),
+        }),
+    }
+}
+
+/// Why VirtualBox's helper (VBoxNetAdpCtl) could not configure the interface.
+fn likely_link_cause() -> String {
+    if !Path::new("/dev/vboxnetctl").exists() {
+        return "the vboxnetadp kernel module is not loaded (/dev/vboxnetctl is missing; `sudo modprobe vboxnetadp` or `sudo /sbin/vboxconfig`)".into();
+    }
+    let has_ip = ["/sbin/ip", "/usr/sbin/ip", "/bin/ip", "/usr/bin/ip"]
+        .iter()
+        .any(|p| Path::new(p).exists());
+    let has_ifconfig = ["/sbin/ifconfig", "/usr/sbin/ifconfig", "/bin/ifconfig"]
+        .iter()
+        .any(|p| Path::new(p).exists());
+    if !has_ip && !has_ifconfig {
+        return "VirtualBox's helper VBoxNetAdpCtl needs `ip` (iproute2) or `ifconfig` (net-tools), and neither is installed".into();
+    }
+    "VirtualBox's helper VBoxNetAdpCtl could not configure the interface (an older release without `ifconfig`, as on Arch without net-tools, or a broken installation)".into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn v(s: &str) -> VBoxVersion {
+        parse::parse_version(s).expect("version parses")
+    }
+
+    fn hif(name: &str, ip: &str) -> HostOnlyInterface {
+        let text = format!(
+            "Name:            {name}\nGUID:            x\nDHCP:            Disabled\nIPAddress:       {ip}\nNetworkMask:     255.255.255.0\nIPV6Address:     \nIPV6NetworkMaskPrefixLength: 0\nHardwareAddress: 0a:00:27:00:00:00\nMediumType:      Ethernet\nWireless:        No\nStatus:          Down\nVBoxNetworkName: HostInterfaceNetworking-{name}\n\n"
+        );
+        parse::parse_hostonlyifs(&text).expect("parses").remove(0)
+    }
+
+    fn addr(i: &str, n: &str) -> HostAddress {
+        HostAddress {
+            interface: i.into(),
+            net: n.parse().unwrap(),
+        }
+    }
+
+    #[test]
+    fn ranges_follow_virtualbox() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("none.conf");
+        assert_eq!(
+            AllowedRanges::read(&v("6.1.26r145957"), &missing),
+            AllowedRanges(None)
+        );
+        let r = AllowedRanges::read(&v("7.0.20r163906"), &missing);
+        assert!(r.allows("192.168.56.1/24".parse().unwrap()));
+        assert!(r.allows("192.168.63.1/24".parse().unwrap()));
+        assert!(!r.allows("192.168.99.1/24".parse().unwrap()));
+        let conf = dir.path().join("networks.conf");
+        std::fs::write(&conf, "# comment\n* 10.0.0.0/8 192.168.0.0/16\n").unwrap();
+        let r = AllowedRanges::read(&v("6.1.28r147628"), &conf);
+        assert!(r.allows("192.168.99.1/24".parse().unwrap()));
+        assert!(!r.allows("172.16.0.1/24".parse().unwrap()));
+        assert!(!r.allows("10.0.0.1/7".parse().unwrap()));
+    }
+
+    #[test]
+    fn cidrs_must_be_host_addresses() {
+        assert!(parse_host_cidr("192.168.56.1/24").is_ok());
+        let e = parse_host_cidr("192.168.56.0/24").unwrap_err().to_string();
+        assert!(
+            e.contains("network's own address") && e.contains("192.168.56.1/24"),
+            "{e}"
+        );
+        assert!(parse_host_cidr("192.168.56.255/24").is_err());
+        assert!(parse_host_cidr("192.168.56.1").is_err());
+        assert!(parse_host_cidr("300.1.1.1/24").is_err());
+        assert!(parse_host_cidr("10.0.0.1/31").is_err());
+    }
+
+    #[test]
+    fn the_first_free_allowed_network_is_picked() {
+        let conf = Path::new("/nonexistent/networks.conf");
+        let v7 = v("7.0.20r163906");
+        let allowed = AllowedRanges::read(&v7, conf);
+        let net = choose_network(None, &allowed, &v7, conf, &[], &[]).unwrap();
+        assert_eq!(net.to_string(), "192.168.56.1/24");
+        // A LAN on .56 pushes us to .57.
+        let host = [addr("wlan0", "192.168.56.20/24")];
+        assert_eq!(
+            choose_network(None, &allowed, &v7, conf, &host, &[])
+                .unwrap()
+                .to_string(),
+            "192.168.57.1/24"
+        );
+        // An interface already on .56 is reused, even with its kernel address.
+        let host = [addr("vboxnet0", "192.168.56.1/24")];
+        let listed = [hif("vboxnet0", "192.168.56.1")];
+        assert_eq!(
+            choose_network(None, &allowed, &v7, conf, &host, &listed)
+                .unwrap()
+                .to_string(),
+            "192.168.56.1/24"
+        );
+        // Older VirtualBox: docker-machine's default.
+        let v6 = v("6.1.26r145957");
+        let any = AllowedRanges::read(&v6, conf);
+        assert_eq!(
+            choose_network(None, &any, &v6, conf, &[], &[])
+                .unwrap()
+                .to_string(),
+            "192.168.99.1/24"
+        );
+    }
+
+    #[test]
+    fn refusals_say_how_to_fix() {
+        let conf = Path::new("/etc/vbox/networks.conf");
+        let v7 = v("7.1.4r165100");
+        let allowed = AllowedRanges(Some(vec![DEFAULT_ALLOWED.parse().unwrap()]));
+        let e = choose_network(Some("192.168.99.1/24"), &allowed, &v7, conf, &[], &[])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("does not allow the host-only network 192.168.99.1/24"),
+            "{e}"
+        );
+        assert!(
+            e.contains("`* 192.168.99.0/24` to /etc/vbox/networks.conf"),
+            "{e}"
+        );
+        assert!(e.contains("such as 192.168.56.1/24"), "{e}");
+        let host = [addr("eth0", "192.168.56.10/24")];
+        let e = choose_network(Some("192.168.56.1/24"), &allowed, &v7, conf, &host, &[])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("overlaps 192.168.56.10/24 on the host interface 'eth0'"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn dhcp_ranges() {
+        let d = DhcpRange::for_network("192.168.56.1/24".parse().unwrap());
+        assert_eq!(
+            (
+                d.server.to_string(),
+                d.lower.to_string(),
+                d.upper.to_string()
+            ),
+            (
+                "192.168.56.2".into(),
+                "192.168.56.100".into(),
+                "192.168.56.254".into()
+            )
+        );
+        let d = DhcpRange::for_network("10.1.2.1/26".parse().unwrap());
+        assert_eq!(
+            (d.lower.to_string(), d.upper.to_string()),
+            ("10.1.2.3".into(), "10.1.2.62".into())
+        );
+    }
+
+    #[test]
+    fn link_down_errors_name_the_two_commands() {
+        let e = NetworkError::LinkDown {
+            interface: "vboxnet0".into(),
+            state: "DOWN and has no address".into(),
+            cause: "x".into(),
+            commands: [
+                "sudo ip addr add 192.168.56.1/24 dev vboxnet0".into(),
+                "sudo ip link set dev vboxnet0 up".into(),
+            ],
+        };
+        let text = e.to_string();
+        assert!(text.contains("sudo ip addr add 192.168.56.1/24 dev vboxnet0\n    sudo ip link set dev vboxnet0 up"), "{text}");
+    }
+}

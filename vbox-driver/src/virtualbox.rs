@@ -1,0 +1,549 @@
+//! The VirtualBox driver: boot2docker VMs on a host-only network, in few VBoxManage calls.
+//!
+//! docker-machine spent 30 to 40 `VBoxManage` processes per VM and streamed 20 GB of zeros into
+//! `convertfromraw`. Here the userdata disk is written directly as a sparse VMDK ([`crate::disk`]),
+//! every setting goes into one `modifyvm`, and creating and starting a node takes about ten
+//! calls; the host-only network is set up once per cluster beforehand
+//! ([`crate::hostonly::ensure_hostonly_network`]).
+
+use std::net::{Ipv4Addr, TcpListener};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use crate::disk::{self, DiskFormat};
+use crate::driver::{Driver, MachineState, NodeSpec, SshEndpoint};
+use crate::hostonly::HostOnlyNetwork;
+use crate::parse::{self, MachineInfo, VBoxVersion, VmState};
+use crate::runner::{VBoxManage, VBoxManageError};
+
+/// The oldest VirtualBox vswarm drives.
+pub const MINIMUM_VERSION: (u32, u32) = (5, 0);
+/// The guest property the guest additions set to the host-only address (adapter 2 = Net/1).
+pub const HOSTONLY_IP_PROPERTY: &str = "/VirtualBox/GuestInfo/Net/1/V4/IP";
+
+#[derive(Debug, thiserror::Error)]
+pub enum VirtualBoxError {
+    #[error(transparent)]
+    VBoxManage(#[from] VBoxManageError),
+    #[error("VirtualBox {found} is too old: vswarm needs 5.0 or later. Upgrade VirtualBox.")]
+    TooOld { found: String },
+    #[error("reading VBoxManage's output: {0}")]
+    Parse(String),
+    #[error("writing the boot2docker disk {path}: {detail}")]
+    Disk { path: PathBuf, detail: String },
+    #[error("no VM named '{0}' exists")]
+    Missing(String),
+    #[error(
+        "VM '{name}' got no host-only address within {waited:?}. Likely causes: its host-only network \
+         has no enabled DHCP server, the guest did not boot (see {log}), or the guest additions are \
+         missing from the ISO"
+    )]
+    NoIp {
+        name: String,
+        waited: Duration,
+        log: String,
+    },
+    #[error("VM '{name}' has no SSH port forward (NAT rule 'ssh'); recreate it with vswarm")]
+    NoSshForward { name: String },
+    #[error(
+        "VM '{name}' runs with {have}; {want} can only be applied while it is stopped: stop it first (vswarm stop {name})"
+    )]
+    RunningMismatch {
+        name: String,
+        have: String,
+        want: String,
+    },
+    #[error("could not find a free local port for SSH: {0}")]
+    NoPort(std::io::Error),
+}
+
+/// Drives VirtualBox for one cluster.
+#[derive(Debug, Clone)]
+pub struct VirtualBoxDriver {
+    vbm: VBoxManage,
+    version: VBoxVersion,
+    network: HostOnlyNetwork,
+    /// Where each VM's folder and disk go (`<machines>/<name>/`).
+    machines: PathBuf,
+    /// How long to wait for the guest's address.
+    pub ip_timeout: Duration,
+    /// How long `stop` lets the guest shut down before powering it off.
+    pub stop_timeout: Duration,
+}
+
+/// Checks VirtualBox's version: refuses versions older than 5.0.
+pub async fn check_version(vbm: &VBoxManage) -> Result<VBoxVersion, VirtualBoxError> {
+    let out = vbm.run(&["--version"]).await?;
+    let v = parse::parse_version(&out.stdout).map_err(|e| VirtualBoxError::Parse(e.to_string()))?;
+    if (v.major, v.minor) < MINIMUM_VERSION {
+        return Err(VirtualBoxError::TooOld {
+            found: v.to_string(),
+        });
+    }
+    Ok(v)
+}
+
+impl VirtualBoxDriver {
+    pub fn new(
+        vbm: VBoxManage,
+        version: VBoxVersion,
+        network: HostOnlyNetwork,
+        machines: impl AsRef<Path>,
+    ) -> VirtualBoxDriver {
+        VirtualBoxDriver {
+            vbm,
+            version,
+            network,
+            machines: machines.as_ref().to_path_buf(),
+            ip_timeout: Duration::from_secs(120),
+            stop_timeout: Duration::from_secs(30),
+        }
+    }
+
+    pub fn version(&self) -> &VBoxVersion {
+        &self.version
+    }
+
+    pub fn network(&self) -> &HostOnlyNetwork {
+        &self.network
+    }
+
+    fn machine_dir(&self, name: &str) -> PathBuf {
+        self.machines.join(name)
+    }
+
+    fn disk_path(&self, name: &str) -> PathBuf {
+        self.machine_dir(name).join("disk.vmdk")
+    }
+
+    /// The VM's details, or None when no VM has that name.
+    pub async fn info(&self, name: &str) -> Result<Option<MachineInfo>, VirtualBoxError> {
+        match self
+            .vbm
+            .run(&["showvminfo", name, "--machinereadable"])
+            .await
+        {
+            Ok(out) => parse::parse_showvminfo(&out.stdout)
+                .map(Some)
+                .map_err(|e| VirtualBoxError::Parse(e.to_string())),
+            Err(e) if e.is_not_found() => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Writes the userdata disk unless it exists.
+    fn ensure_disk(&self, spec: &NodeSpec) -> Result<PathBuf, VirtualBoxError> {
+        let dir = self.machine_dir(&spec.name);
+        std::fs::create_dir_all(&dir).map_err(|e| VirtualBoxError::Disk {
+            path: dir.clone(),
+            detail: e.to_string(),
+        })?;
+        let disk_path = self.disk_path(&spec.name);
+        if !disk_path.exists() {
+            let head =
+                disk::userdata_tar(&spec.ssh_public_key).map_err(|e| VirtualBoxError::Disk {
+                    path: disk_path.clone(),
+                    detail: e.to_string(),
+                })?;
+            disk::write_sparse_disk(&disk_path, DiskFormat::Vmdk, spec.disk_mb << 20, &head)
+                .map_err(|e| VirtualBoxError::Disk {
+                    path: disk_path.clone(),
+                    detail: e.to_string(),
+                })?;
+        }
+        Ok(disk_path)
+    }
+
+    /// Registers the VM if needed, then applies whatever of the spec it lacks. `info` is the
+    /// VM as it is (None: it does not exist yet). A run that failed half-way converges here.
+    async fn create_or_complete(
+        &self,
+        spec: &NodeSpec,
+        info: Option<MachineInfo>,
+    ) -> Result<(), VirtualBoxError> {
+        let disk_path = self.ensure_disk(spec)?;
+        let name = spec.name.as_str();
+        if info.is_none() {
+            let base = self.machine_dir(name).to_string_lossy().into_owned();
+            self.vbm
+                .run(&[
+                    "createvm",
+                    "--basefolder",
+                    &base,
+                    "--name",
+                    name,
+                    "--register",
+                ])
+                .await?;
+        }
+        let active = info.as_ref().is_some_and(|i| is_active(&i.state()));
+        let have_ssh = info
+            .as_ref()
+            .is_some_and(|i| i.forwarding_rules().iter().any(|r| r.name == "ssh"));
+        let sizes_differ = info
+            .as_ref()
+            .is_some_and(|i| (i.cpus(), i.memory_mb()) != (Some(spec.cpus), Some(spec.memory_mb)));
+        let nics_wrong = info.as_ref().is_none_or(|i| {
+            let nat = i.nic(1).is_some_and(|n| n.attachment == "nat");
+            let hostonly = i.nic(2).is_some_and(|n| {
+                n.attachment == "hostonly"
+                    && n.hostonly_adapter.as_deref() == Some(self.network.interface.as_str())
+            });
+            !(nat && hostonly)
+        });
+        if info.is_none() || sizes_differ || nics_wrong || !have_ssh {
+            if active {
+                let (c, m) = info
+                    .as_ref()
+                    .map(|i| (i.cpus().unwrap_or(0), i.memory_mb().unwrap_or(0)))
+                    .unwrap_or_default();
+                return Err(VirtualBoxError::RunningMismatch {
+                    name: name.to_string(),
+                    have: format!("{c} CPUs and {m} MB on its current network"),
+                    want: format!(
+                        "{} CPUs, {} MB and the host-only adapter {}",
+                        spec.cpus, spec.memory_mb, self.network.interface
+                    ),
+                });
+            }
+            let cpus = spec.cpus.to_string();
+            let memory = spec.memory_mb.to_string();
+            let natpf = match have_ssh {
+                true => None,
+                false => Some(format!(
+                    "ssh,tcp,127.0.0.1,{},,22",
+                    free_local_port().map_err(VirtualBoxError::NoPort)?
+                )),
+            };
+            // Everything in one modifyvm: docker-machine's settings, both adapters, the SSH forward.
+            let mut settings: Vec<&str> = vec![
+                "modifyvm",
+                name,
+                "--firmware",
+                "bios",
+                "--bioslogofadein",
+                "off",
+                "--bioslogofadeout",
+                "off",
+                "--bioslogodisplaytime",
+                "0",
+                "--biosbootmenu",
+                "disabled",
+                "--ostype",
+                "Linux26_64",
+                "--cpus",
+                &cpus,
+                "--memory",
+                &memory,
+                "--acpi",
+                "on",
+                "--ioapic",
+                "on",
+                "--rtcuseutc",
+                "on",
+                "--natdnshostresolver1",
+                "off",
+                "--natdnsproxy1",
+                "on",
+                "--cpuhotplug",
+                "off",
+                "--pae",
+                "on",
+                "--hpet",
+                "on",
+                "--hwvirtex",
+                "on",
+                "--nestedpaging",
+                "on",
+                "--largepages",
+                "on",
+                "--vtxvpid",
+                "on",
+                "--accelerate3d",
+                "off",
+                "--boot1",
+                "dvd",
+                "--nic1",
+                "nat",
+                "--nictype1",
+                "82540EM",
+                "--cableconnected1",
+                "on",
+                "--nic2",
+                "hostonly",
+                "--nictype2",
+                "82540EM",
+                "--nicpromisc2",
+                "deny",
+                "--hostonlyadapter2",
+                &self.network.interface,
+                "--cableconnected2",
+                "on",
+            ];
+            if let Some(rule) = &natpf {
+                settings.extend(["--natpf1", rule.as_str()]);
+            }
+            self.vbm.run(&settings).await?;
+        }
+        let has_sata = info
+            .as_ref()
+            .is_some_and(|i| i.storage_controllers().iter().any(|c| c == "SATA"));
+        if !has_sata {
+            self.vbm
+                .run(&[
+                    "storagectl",
+                    name,
+                    "--name",
+                    "SATA",
+                    "--add",
+                    "sata",
+                    "--hostiocache",
+                    "on",
+                ])
+                .await?;
+        }
+        let iso = spec.iso.to_string_lossy().into_owned();
+        if info
+            .as_ref()
+            .and_then(|i| i.storage("SATA", 0, 0))
+            .as_deref()
+            != Some(iso.as_str())
+        {
+            self.vbm
+                .run(&[
+                    "storageattach",
+                    name,
+                    "--storagectl",
+                    "SATA",
+                    "--port",
+                    "0",
+                    "--device",
+                    "0",
+                    "--type",
+                    "dvddrive",
+                    "--medium",
+                    &iso,
+                ])
+                .await?;
+        }
+        let disk = disk_path.to_string_lossy().into_owned();
+        if info
+            .as_ref()
+            .and_then(|i| i.storage("SATA", 1, 0))
+            .as_deref()
+            != Some(disk.as_str())
+        {
+            self.vbm
+                .run(&[
+                    "storageattach",
+                    name,
+                    "--storagectl",
+                    "SATA",
+                    "--port",
+                    "1",
+                    "--device",
+                    "0",
+                    "--type",
+                    "hdd",
+                    "--medium",
+                    &disk,
+                ])
+                .await?;
+        }
+        Ok(())
+    }
+
+    async fn wait_until(
+        &self,
+        name: &str,
+        limit: Duration,
+        done: impl Fn(&VmState) -> bool,
+    ) -> Result<bool, VirtualBoxError> {
+        let start = Instant::now();
+        let mut delay = Duration::from_millis(100);
+        loop {
+            let info = self
+                .info(name)
+                .await?
+                .ok_or_else(|| VirtualBoxError::Missing(name.to_string()))?;
+            if done(&info.state()) {
+                return Ok(true);
+            }
+            if start.elapsed() > limit {
+                return Ok(false);
+            }
+            tokio::time::sleep(delay).await;
+            delay = (delay * 2).min(Duration::from_secs(1));
+        }
+    }
+}
+
+fn is_active(s: &VmState) -> bool {
+    matches!(
+        s,
+        VmState::Running | VmState::Paused | VmState::Starting | VmState::Stopping
+    )
+}
+
+fn machine_state(s: &VmState) -> MachineState {
+    match s {
+        VmState::Running => MachineState::Running,
+        VmState::Paused => MachineState::Paused,
+        VmState::Saved => MachineState::Saved,
+        VmState::PowerOff | VmState::Aborted => MachineState::Stopped,
+        VmState::Starting | VmState::Restoring => MachineState::Starting,
+        VmState::Stopping | VmState::Saving => MachineState::Stopping,
+        _ => MachineState::Error,
+    }
+}
+
+/// A port on 127.0.0.1 nothing listens on now (VirtualBox binds it when the VM starts).
+fn free_local_port() -> std::io::Result<u16> {
+    Ok(TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?
+        .local_addr()?
+        .port())
+}
+
+impl Driver for VirtualBoxDriver {
+    type Error = VirtualBoxError;
+
+    async fn create(&self, spec: &NodeSpec) -> Result<(), VirtualBoxError> {
+        let info = self.info(&spec.name).await?;
+        self.create_or_complete(spec, info).await
+    }
+
+    async fn start(&self, name: &str) -> Result<(), VirtualBoxError> {
+        let info = self
+            .info(name)
+            .await?
+            .ok_or_else(|| VirtualBoxError::Missing(name.to_string()))?;
+        if matches!(info.state(), VmState::Running) {
+            return Ok(());
+        }
+        if matches!(info.state(), VmState::Paused) {
+            self.vbm.run(&["controlvm", name, "resume"]).await?;
+            return Ok(());
+        }
+        self.vbm
+            .run(&["startvm", name, "--type", "headless"])
+            .await?;
+        Ok(())
+    }
+
+    async fn stop(&self, name: &str) -> Result<(), VirtualBoxError> {
+        let info = self
+            .info(name)
+            .await?
+            .ok_or_else(|| VirtualBoxError::Missing(name.to_string()))?;
+        if !is_active(&info.state()) {
+            return Ok(());
+        }
+        self.vbm
+            .run(&["controlvm", name, "acpipowerbutton"])
+            .await?;
+        if self
+            .wait_until(name, self.stop_timeout, |s| !is_active(s))
+            .await?
+        {
+            return Ok(());
+        }
+        tracing::warn!(name, "the guest did not shut down in time; powering it off");
+        self.kill(name).await
+    }
+
+    async fn kill(&self, name: &str) -> Result<(), VirtualBoxError> {
+        match self.vbm.run(&["controlvm", name, "poweroff"]).await {
+            Ok(_) => Ok(()),
+            // Already off.
+            Err(e) if e.stderr().contains("is not currently running") => Ok(()),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    async fn remove(&self, name: &str) -> Result<(), VirtualBoxError> {
+        if let Some(info) = self.info(name).await? {
+            if is_active(&info.state()) {
+                self.kill(name).await?;
+            }
+            self.vbm.run(&["unregistervm", name, "--delete"]).await?;
+        }
+        // The disk vswarm wrote, if VirtualBox never took it, and the folder.
+        let dir = self.machine_dir(name);
+        let _ = std::fs::remove_file(self.disk_path(name));
+        let _ = std::fs::remove_dir_all(dir.join(name));
+        let _ = std::fs::remove_dir(&dir);
+        Ok(())
+    }
+
+    async fn state(&self, name: &str) -> Result<MachineState, VirtualBoxError> {
+        Ok(match self.info(name).await? {
+            Some(info) => machine_state(&info.state()),
+            None => MachineState::Missing,
+        })
+    }
+
+    async fn ip(&self, name: &str) -> Result<Ipv4Addr, VirtualBoxError> {
+        let start = Instant::now();
+        loop {
+            let out = self
+                .vbm
+                .run(&["guestproperty", "get", name, HOSTONLY_IP_PROPERTY])
+                .await?;
+            if let Some(ip) =
+                parse::parse_guestproperty_value(&out.stdout).and_then(|v| v.parse().ok())
+            {
+                return Ok(ip);
+            }
+            let left = self.ip_timeout.saturating_sub(start.elapsed());
+            if left.is_zero() {
+                return Err(VirtualBoxError::NoIp {
+                    name: name.to_string(),
+                    waited: self.ip_timeout,
+                    log: self
+                        .machine_dir(name)
+                        .join(name)
+                        .join("Logs/VBox.log")
+                        .display()
+                        .to_string(),
+                });
+            }
+            // One call that returns when the guest additions set the property (or time out).
+            let ms = left.as_millis().min(30_000).to_string();
+            let _ = self
+                .vbm
+                .run(&[
+                    "guestproperty",
+                    "wait",
+                    name,
+                    HOSTONLY_IP_PROPERTY,
+                    "--timeout",
+                    &ms,
+                ])
+                .await;
+        }
+    }
+
+    async fn ssh_endpoint(&self, name: &str) -> Result<SshEndpoint, VirtualBoxError> {
+        let info = self
+            .info(name)
+            .await?
+            .ok_or_else(|| VirtualBoxError::Missing(name.to_string()))?;
+        let rule = info
+            .forwarding_rules()
+            .into_iter()
+            .find(|r| r.name == "ssh")
+            .ok_or_else(|| VirtualBoxError::NoSshForward {
+                name: name.to_string(),
+            })?;
+        let host = if rule.host_ip.is_empty() {
+            "127.0.0.1".to_string()
+        } else {
+            rule.host_ip.clone()
+        };
+        Ok(SshEndpoint {
+            host,
+            port: rule.host_port,
+            user: "docker".into(),
+        })
+    }
+}
