@@ -302,53 +302,29 @@ impl VirtualBoxDriver {
                 ])
                 .await?;
         }
-        let iso = spec.iso.to_string_lossy().into_owned();
-        if info
-            .as_ref()
-            .and_then(|i| i.storage("SATA", 0, 0))
-            .as_deref()
-            != Some(iso.as_str())
-        {
-            self.vbm
-                .run(&[
+        // The ISO on port 0 (dvddrive), the disk on port 1 (hdd), unless attached already.
+        let media = [(0, "dvddrive", spec.iso.clone()), (1, "hdd", disk_path)];
+        for (port, kind, medium) in media {
+            let medium = medium.to_string_lossy().into_owned();
+            let attached = info.as_ref().and_then(|i| i.storage("SATA", port, 0));
+            if attached.as_deref() != Some(medium.as_str()) {
+                let port = port.to_string();
+                let args = [
                     "storageattach",
                     name,
                     "--storagectl",
                     "SATA",
                     "--port",
-                    "0",
+                    &port,
                     "--device",
                     "0",
                     "--type",
-                    "dvddrive",
+                    kind,
                     "--medium",
-                    &iso,
-                ])
-                .await?;
-        }
-        let disk = disk_path.to_string_lossy().into_owned();
-        if info
-            .as_ref()
-            .and_then(|i| i.storage("SATA", 1, 0))
-            .as_deref()
-            != Some(disk.as_str())
-        {
-            self.vbm
-                .run(&[
-                    "storageattach",
-                    name,
-                    "--storagectl",
-                    "SATA",
-                    "--port",
-                    "1",
-                    "--device",
-                    "0",
-                    "--type",
-                    "hdd",
-                    "--medium",
-                    &disk,
-                ])
-                .await?;
+                    &medium,
+                ];
+                self.vbm.run(&args).await?;
+            }
         }
         Ok(())
     }
