@@ -688,8 +688,13 @@ impl VmProcess {
         Ok(Some((ip, prefix)))
     }
 
-    /// What the guest additions report once the guest is up.
+    /// What the guest additions report once the guest is up (nothing with
+    /// `VBOXSIM_NO_GUEST_ADDITIONS=1`, an ISO without them).
     fn report_guest_properties(&self) -> Result<()> {
+        if std::env::var("VBOXSIM_NO_GUEST_ADDITIONS").is_ok_and(|v| v == "1") {
+            log("No guest additions: no guest properties reported");
+            return Ok(());
+        }
         let mut reg = LockedRegistry::open(&self.sim.home)?;
         let Some(vm) = reg.reg.vms.iter_mut().find(|v| v.uuid == self.vm.uuid) else {
             return Ok(());

@@ -370,10 +370,26 @@ fn virtualbox_7_picks_an_allowed_network_and_refuses_the_old_default_before_any_
         );
         let vms = vbm.run(&["list", "vms"]).await.expect("list");
         assert_eq!(vms.stdout, "");
-        let net = ensure_hostonly_network(&vbm, &version, &NetworkRequest::default())
+        // VirtualBox's bug: the interface is created but `hostonlyif create` reports an error.
+        let buggy = vbm
+            .clone()
+            .env("VBOXSIM_FAIL", "hostonlyif-create:1:created");
+        let net = ensure_hostonly_network(&buggy, &version, &NetworkRequest::default())
             .await
-            .expect("picked");
+            .expect("picked despite the bug");
         assert_eq!(net.host.to_string(), "192.168.56.1/24");
+        assert!(net.interface.starts_with("vboxnet"), "{net:?}");
+        let listed = vbm.run(&["list", "hostonlyifs"]).await.expect("list");
+        assert_eq!(
+            listed
+                .stdout
+                .lines()
+                .filter(|l| l.starts_with("Name:"))
+                .count(),
+            1,
+            "exactly one interface: {}",
+            listed.stdout
+        );
     });
 }
 
@@ -469,4 +485,45 @@ fn reset_fail_counts() {
         v["call_counts"] = serde_json::json!({});
         let _ = std::fs::write(&path, v.to_string());
     }
+}
+
+#[test]
+fn without_guest_additions_the_ip_comes_over_ssh_or_a_clear_timeout() {
+    if !inside_lab() {
+        return run_in_lab(
+            "without_guest_additions_the_ip_comes_over_ssh_or_a_clear_timeout",
+            &[("VBOXSIM_NO_GUEST_ADDITIONS", "1")],
+        );
+    }
+    let ws = Workspace::new();
+    let vbm = VBoxManage::locate().expect("VBoxManage on PATH");
+    runtime().block_on(async {
+        let version = check_version(&vbm).await.expect("version");
+        let net = ensure_hostonly_network(&vbm, &version, &NetworkRequest::default())
+            .await
+            .expect("network");
+        let mut plain =
+            VirtualBoxDriver::new(vbm.clone(), version.clone(), net.clone(), ws.machines());
+        plain.ip_timeout = std::time::Duration::from_secs(3);
+        plain.create(&ws.spec("noga")).await.expect("create");
+        plain.start("noga").await.expect("start");
+        let err = plain
+            .ip("noga")
+            .await
+            .expect_err("no guest additions, no key");
+        let text = err.to_string();
+        println!("{text}");
+        assert!(
+            text.contains("VM 'noga' got no host-only address within 3s"),
+            "{text}"
+        );
+        assert!(text.contains("guest additions"), "{text}");
+        let with_key = VirtualBoxDriver::new(vbm.clone(), version, net, ws.machines())
+            .with_ssh_key(ws.dir.path().join("id_ed25519"));
+        let ip = with_key.ip("noga").await.expect("ip over SSH");
+        let ep = with_key.ssh_endpoint("noga").await.expect("endpoint");
+        let seen = ws.ssh(&ep.host, ep.port, "ip -4 -o addr show dev eth1");
+        assert!(seen.contains(&format!("inet {ip}/24")), "{seen}");
+        with_key.remove("noga").await.expect("remove");
+    });
 }

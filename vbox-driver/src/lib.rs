@@ -8,12 +8,14 @@
 //! - [`disk`]: the boot2docker userdata disk, written by vswarm as a sparse image.
 //! - [`hostonly`]: the cluster's host-only network, checked against VirtualBox's allowed ranges,
 //!   configured once, and fixed on Linux when the kernel interface stays down.
+//! - [`host`]: whether the host can run VMs (kernel modules, hardware virtualization), with fixes.
 //! - [`driver`]: the provider-neutral driver trait; [`virtualbox`] implements it.
 //!
 //! Nothing in this crate knows about Docker or Swarm.
 
 pub mod disk;
 pub mod driver;
+pub mod host;
 pub mod hostonly;
 mod netlink;
 pub mod parse;

@@ -69,6 +69,9 @@ pub struct VirtualBoxDriver {
     pub ip_timeout: Duration,
     /// How long `stop` lets the guest shut down before powering it off.
     pub stop_timeout: Duration,
+    /// The private key for the `docker` user: lets [`Driver::ip`] ask the guest over SSH when
+    /// no guest additions report the address.
+    ssh_key: Option<PathBuf>,
 }
 
 /// Checks VirtualBox's version: refuses versions older than 5.0.
@@ -97,7 +100,56 @@ impl VirtualBoxDriver {
             machines: machines.as_ref().to_path_buf(),
             ip_timeout: Duration::from_secs(120),
             stop_timeout: Duration::from_secs(30),
+            ssh_key: None,
         }
+    }
+
+    /// The `docker` user's private key, for finding the IP over SSH as a fallback.
+    pub fn with_ssh_key(mut self, key: impl AsRef<Path>) -> VirtualBoxDriver {
+        self.ssh_key = Some(key.as_ref().to_path_buf());
+        self
+    }
+
+    /// The host-only address read inside the guest (`ip addr show`), by the adapter's MAC.
+    async fn ip_over_ssh(&self, name: &str, key: &Path) -> Option<Ipv4Addr> {
+        let info = self.info(name).await.ok()??;
+        let mac = info.nic(2)?.mac?;
+        let rule = info
+            .forwarding_rules()
+            .into_iter()
+            .find(|r| r.name == "ssh")?;
+        let host = if rule.host_ip.is_empty() {
+            "127.0.0.1".to_string()
+        } else {
+            rule.host_ip
+        };
+        let out = tokio::process::Command::new("ssh")
+            .args([
+                "-q",
+                "-o",
+                "BatchMode=yes",
+                "-o",
+                "StrictHostKeyChecking=no",
+                "-o",
+                "UserKnownHostsFile=/dev/null",
+                "-o",
+                "ConnectTimeout=5",
+                "-i",
+            ])
+            .arg(key)
+            .args([
+                "-p",
+                &rule.host_port.to_string(),
+                &format!("docker@{host}"),
+                "ip addr show",
+            ])
+            .kill_on_drop(true)
+            .output();
+        let out = tokio::time::timeout(Duration::from_secs(15), out)
+            .await
+            .ok()?
+            .ok()?;
+        address_for_mac(&String::from_utf8_lossy(&out.stdout), &mac)
     }
 
     pub fn version(&self) -> &VBoxVersion {
@@ -460,6 +512,7 @@ impl Driver for VirtualBoxDriver {
 
     async fn ip(&self, name: &str) -> Result<Ipv4Addr, VirtualBoxError> {
         let start = Instant::now();
+        let mut waited_once = false;
         loop {
             let out = self
                 .vbm
@@ -467,6 +520,13 @@ impl Driver for VirtualBoxDriver {
                 .await?;
             if let Some(ip) =
                 parse::parse_guestproperty_value(&out.stdout).and_then(|v| v.parse().ok())
+            {
+                return Ok(ip);
+            }
+            // No guest additions (or not yet): ask the guest itself.
+            if waited_once
+                && let Some(key) = &self.ssh_key
+                && let Some(ip) = self.ip_over_ssh(name, key).await
             {
                 return Ok(ip);
             }
@@ -483,8 +543,8 @@ impl Driver for VirtualBoxDriver {
                         .to_string(),
                 });
             }
-            // One call that returns when the guest additions set the property (or time out).
-            let ms = left.as_millis().min(30_000).to_string();
+            // One call that returns when the guest additions set the property (or times out).
+            let ms = left.as_millis().min(10_000).to_string();
             let _ = self
                 .vbm
                 .run(&[
@@ -496,6 +556,7 @@ impl Driver for VirtualBoxDriver {
                     &ms,
                 ])
                 .await;
+            waited_once = true;
         }
     }
 
@@ -521,5 +582,52 @@ impl Driver for VirtualBoxDriver {
             port: rule.host_port,
             user: "docker".into(),
         })
+    }
+}
+
+/// The IPv4 address of the interface with `mac` (`080027AABBCC`) in `ip addr show` output.
+fn address_for_mac(ip_addr_show: &str, mac: &str) -> Option<Ipv4Addr> {
+    let want: String = mac
+        .to_ascii_lowercase()
+        .chars()
+        .filter(char::is_ascii_hexdigit)
+        .collect();
+    let mut in_block = false;
+    for line in ip_addr_show.lines() {
+        let t = line.trim_start();
+        if !line.starts_with(' ') {
+            in_block = false;
+        } else if let Some(rest) = t.strip_prefix("link/ether ") {
+            let found: String = rest
+                .split_whitespace()
+                .next()
+                .unwrap_or("")
+                .chars()
+                .filter(char::is_ascii_hexdigit)
+                .collect();
+            in_block = found.eq_ignore_ascii_case(&want);
+        } else if in_block && let Some(rest) = t.strip_prefix("inet ") {
+            return rest.split('/').next()?.parse().ok();
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_address_is_found_by_mac() {
+        let out = "1: lo: <LOOPBACK,UP,LOWER_UP> mtu 65536\n    link/loopback 00:00:00:00:00:00 brd 00:00:00:00:00:00\n    inet 127.0.0.1/8 scope host lo\n2: eth0@if5: <BROADCAST,UP> mtu 1500\n    link/ether 08:00:27:dc:38:58 brd ff:ff:ff:ff:ff:ff\n    inet 10.0.2.15/24 scope global eth0\n3: eth1@if6: <BROADCAST,UP> mtu 1500\n    link/ether 08:00:27:af:b2:24 brd ff:ff:ff:ff:ff:ff\n    inet 192.168.56.101/24 brd 192.168.56.255 scope global eth1\n";
+        assert_eq!(
+            address_for_mac(out, "080027AFB224"),
+            Some("192.168.56.101".parse().unwrap())
+        );
+        assert_eq!(
+            address_for_mac(out, "080027DC3858"),
+            Some("10.0.2.15".parse().unwrap())
+        );
+        assert_eq!(address_for_mac(out, "080027000000"), None);
     }
 }

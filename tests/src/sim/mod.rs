@@ -119,10 +119,20 @@ fn dispatch(sim: &Sim, argv: &[String]) -> SimResult {
     if args.is_empty() && NEED_ARGS.contains(&cmd.as_str()) {
         return Err(errors::bare_usage(&sim.version, cmd));
     }
-    if let Some(err) = injected_failure(sim, argv)? {
-        return Err(err);
+    match injected_failure(sim, argv)? {
+        Some(Injected::Fail(err)) => return Err(err),
+        // VirtualBox's bug: the operation is done, and an error is reported all the same.
+        Some(Injected::DoneButFail(err)) => {
+            let _ = dispatch_command(sim, cmd, args);
+            return Err(err);
+        }
+        None => {}
     }
-    match cmd.as_str() {
+    dispatch_command(sim, cmd, args)
+}
+
+fn dispatch_command(sim: &Sim, cmd: &str, args: &[String]) -> SimResult {
+    match cmd {
         "-v" | "-version" | "--version" => Ok(Outcome::ok(format!("{}\n", sim.version))),
         "-h" | "-help" | "--help" | "help" => Ok(Outcome::ok(
             errors::logo(&sim.version)
@@ -154,26 +164,34 @@ fn dispatch(sim: &Sim, argv: &[String]) -> SimResult {
     }
 }
 
+/// What `VBOXSIM_FAIL` does to a call.
+enum Injected {
+    /// The call fails and changes nothing.
+    Fail(VBoxError),
+    /// The call does its work and reports an error all the same.
+    DoneButFail(VBoxError),
+}
+
 /// `VBOXSIM_FAIL=startvm:1,modifyvm:2`: the Nth call of a subcommand fails with a real error;
-/// `modifyvm:1:transient` makes it the session-lock error that clients retry.
+/// `modifyvm:1:transient` makes it the session-lock error that clients retry, and
+/// `hostonlyif-create:1:created` does the work but still fails (VirtualBox's known bug).
 ///
 /// Counts are kept in the registry, so they hold across processes; the failing call changes
 /// nothing.
-fn injected_failure(sim: &Sim, argv: &[String]) -> SimResult<Option<VBoxError>> {
+fn injected_failure(sim: &Sim, argv: &[String]) -> SimResult<Option<Injected>> {
     let Ok(spec) = std::env::var("VBOXSIM_FAIL") else {
         return Ok(None);
     };
     let cmd = argv[0].as_str();
     let verb = argv.get(1).map(String::as_str).unwrap_or("");
-    // `name:N` or `name:N:transient`.
-    let wanted: Vec<(String, u32, bool)> = spec
+    // `name:N`, `name:N:transient` or `name:N:created`.
+    let wanted: Vec<(String, u32, Option<String>)> = spec
         .split(',')
         .filter_map(|item| {
             let mut parts = item.trim().split(':');
             let name = parts.next()?.to_string();
             let n = parts.next()?.parse().ok()?;
-            let transient = parts.next() == Some("transient");
-            Some((name, n, transient))
+            Some((name, n, parts.next().map(str::to_string)))
         })
         .collect();
     let keys = [cmd.to_string(), format!("{cmd}-{verb}")];
@@ -183,17 +201,22 @@ fn injected_failure(sim: &Sim, argv: &[String]) -> SimResult<Option<VBoxError>> 
     let mut reg = sim.registry()?;
     let mut fire = None;
     for key in &keys {
-        if let Some((_, n, transient)) = wanted.iter().find(|(name, _, _)| name == key) {
+        if let Some((_, n, kind)) = wanted.iter().find(|(name, _, _)| name == key) {
             let count = reg.reg.call_counts.entry(key.clone()).or_insert(0);
             *count += 1;
             if *count == *n {
-                fire = Some(*transient);
+                fire = Some(kind.clone());
             }
         }
     }
     reg.save()
         .map_err(|e| internal(&format!("registry: {e}")))?;
-    Ok(fire.map(|transient| vm::injected_error(sim, argv, transient)))
+    drop(reg);
+    Ok(fire.map(|kind| match kind.as_deref() {
+        Some("created") => Injected::DoneButFail(vm::injected_error(sim, argv, false)),
+        Some("transient") => Injected::Fail(vm::injected_error(sim, argv, true)),
+        _ => Injected::Fail(vm::injected_error(sim, argv, false)),
+    }))
 }
 
 /// `VBOXSIM_CALL_MS`: the latency added to every call.
