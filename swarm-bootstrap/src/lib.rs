@@ -1,8 +1,18 @@
 //! Everything vswarm knows about Docker.
 //!
-//! This crate will provision nodes over SSH (TLS material, the boot2docker profile), talk to the
-//! Docker Engine API over mutual TLS, form the swarm and deploy networks, services and compose
-//! stacks, then verify that they answer. It sees a node only as an SSH endpoint and an IP, and
-//! never imports `vbox-driver`.
+//! - [`ssh`]: one SSH connection per node, host keys pinned at first contact.
+//! - [`tls`]: the cluster CA, a server certificate per node (its IP, `localhost`, its name),
+//!   the client certificate; reissued when a node's IP changes.
+//! - [`provision`]: the boot2docker provisioner (hostname, certificates, engine options, restart)
+//!   behind a trait a systemd provisioner can implement.
+//! - [`engine`]: the Docker Engine API over mutual TLS (bollard), with version negotiation.
+//! - [`swarm`]: swarm init and joins in parallel, idempotent, labels and availability.
 //!
-//! It is being built in the "swarm-bootstrap" issue; the lab it is tested on lives in `tests/`.
+//! It sees a node only as an SSH endpoint, a user, a key, an IP and a name, and never imports
+//! `vbox-driver`.
+
+pub mod engine;
+pub mod provision;
+pub mod ssh;
+pub mod swarm;
+pub mod tls;

@@ -1,0 +1,126 @@
+//! The Docker Engine API of a node, over mutual TLS on port 2376.
+//!
+//! boot2docker 19.03 speaks API 1.40 at most, so the client starts there and negotiates down or
+//! up with the daemon. Errors say which node and which step failed.
+
+use std::net::IpAddr;
+use std::time::{Duration, Instant};
+
+use bollard::{ClientVersion, Docker};
+
+use crate::tls::ClientFiles;
+
+/// The port dockerd listens on with TLS.
+pub const DOCKER_TLS_PORT: u16 = 2376;
+
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error("{node}: {step}: {source}")]
+    Api {
+        node: String,
+        step: String,
+        #[source]
+        source: bollard::errors::Error,
+    },
+    #[error(
+        "{node}: the Docker daemon at tcp://{ip}:{port} did not answer over TLS within {waited:?}: {last}"
+    )]
+    NotAnswering {
+        node: String,
+        ip: IpAddr,
+        port: u16,
+        waited: Duration,
+        last: String,
+    },
+}
+
+/// A node's daemon.
+#[derive(Debug, Clone)]
+pub struct Engine {
+    pub node: String,
+    pub ip: IpAddr,
+    pub docker: Docker,
+}
+
+/// The crypto provider every TLS client of the process uses (bollard and reqwest must agree).
+pub fn install_crypto_provider() {
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+}
+
+impl Engine {
+    /// Connects to `tcp://IP:2376` with the client certificate and negotiates the API version.
+    pub async fn connect(
+        node: &str,
+        ip: IpAddr,
+        client: &ClientFiles,
+    ) -> Result<Engine, EngineError> {
+        install_crypto_provider();
+        let addr = format!("tcp://{ip}:{DOCKER_TLS_PORT}");
+        let api = |step: &str, source| EngineError::Api {
+            node: node.to_string(),
+            step: step.to_string(),
+            source,
+        };
+        let docker = Docker::connect_with_ssl(
+            &addr,
+            &client.key,
+            &client.cert,
+            &client.ca,
+            60,
+            &ClientVersion {
+                major_version: 1,
+                minor_version: 40,
+            },
+        )
+        .map_err(|e| api("connecting over TLS", e))?;
+        let docker = docker
+            .negotiate_version()
+            .await
+            .map_err(|e| api("negotiating the API version", e))?;
+        Ok(Engine {
+            node: node.to_string(),
+            ip,
+            docker,
+        })
+    }
+
+    /// Waits until the daemon answers a ping over mutual TLS.
+    pub async fn wait_until_answering(
+        node: &str,
+        ip: IpAddr,
+        client: &ClientFiles,
+        limit: Duration,
+    ) -> Result<Engine, EngineError> {
+        let start = Instant::now();
+        let mut delay = Duration::from_millis(100);
+        loop {
+            let last = match Engine::connect(node, ip, client).await {
+                Ok(engine) => match engine.docker.ping().await {
+                    Ok(_) => return Ok(engine),
+                    Err(e) => e.to_string(),
+                },
+                Err(e) => e.to_string(),
+            };
+            if start.elapsed() > limit {
+                return Err(EngineError::NotAnswering {
+                    node: node.to_string(),
+                    ip,
+                    port: DOCKER_TLS_PORT,
+                    waited: limit,
+                    last,
+                });
+            }
+            tokio::time::sleep(delay).await;
+            delay = (delay * 2).min(Duration::from_secs(1));
+        }
+    }
+
+    /// An API error of this node at `step`.
+    pub fn error(&self, step: &str, source: bollard::errors::Error) -> EngineError {
+        EngineError::Api {
+            node: self.node.clone(),
+            step: step.to_string(),
+            source,
+        }
+    }
+}

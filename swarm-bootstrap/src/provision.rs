@@ -1,0 +1,282 @@
+//! Making a node's Docker daemon ours: hostname, TLS certificates, engine options, restart, and a
+//! wait until it answers over mutual TLS.
+//!
+//! A [`Provisioner`] describes where a kind of host keeps these things; [`provision_node`] does
+//! the work over one SSH connection and changes only what differs, so running it again changes
+//! nothing (no restart). boot2docker keeps everything under `/var/lib/boot2docker` and reads
+//! `profile`; a systemd host (for the generic driver) would implement the same trait with
+//! `/etc/docker` and `systemctl`.
+
+use std::net::IpAddr;
+use std::time::Duration;
+
+use crate::engine::{Engine, EngineError};
+use crate::ssh::{KnownHosts, SshConnection, SshError, SshTarget};
+use crate::tls::{ClientFiles, ClusterCa, TlsError, cert_names_ip};
+
+/// Options of a node's Docker daemon.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EngineOptions {
+    /// `key=value` engine labels; `provider=...` is added by the caller.
+    pub labels: Vec<String>,
+    pub registry_mirrors: Vec<String>,
+    pub insecure_registries: Vec<String>,
+    /// `overlay2` when empty.
+    pub storage_driver: String,
+    /// Extra environment for dockerd.
+    pub env: Vec<(String, String)>,
+}
+
+/// A node as provisioning sees it: a name, an SSH endpoint and the IP other nodes reach.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NodeAccess {
+    pub name: String,
+    pub ssh: SshTarget,
+    pub ip: IpAddr,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ProvisionError {
+    #[error(transparent)]
+    Ssh(#[from] SshError),
+    #[error(transparent)]
+    Tls(#[from] TlsError),
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+    #[error("{node}: engine option {what} '{value}' cannot be written safely: {why}")]
+    InvalidOption {
+        node: String,
+        what: &'static str,
+        value: String,
+        why: &'static str,
+    },
+}
+
+/// Where a kind of host keeps Docker's TLS material and options, and how it restarts Docker.
+pub trait Provisioner: Sync {
+    fn ca_path(&self) -> &str;
+    fn cert_path(&self) -> &str;
+    fn key_path(&self) -> &str;
+    fn config_path(&self) -> &str;
+    /// The daemon configuration file's content for these options.
+    fn render_config(&self, options: &EngineOptions) -> String;
+    fn set_hostname(&self, name: &str) -> String;
+    /// Prints nothing and exits 0 when Docker runs.
+    fn status_command(&self) -> &str;
+    fn restart_command(&self) -> &str;
+}
+
+/// boot2docker: `/var/lib/boot2docker/{ca,server,server-key}.pem` and `profile`.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Boot2Docker;
+
+impl Provisioner for Boot2Docker {
+    fn ca_path(&self) -> &str {
+        "/var/lib/boot2docker/ca.pem"
+    }
+    fn cert_path(&self) -> &str {
+        "/var/lib/boot2docker/server.pem"
+    }
+    fn key_path(&self) -> &str {
+        "/var/lib/boot2docker/server-key.pem"
+    }
+    fn config_path(&self) -> &str {
+        "/var/lib/boot2docker/profile"
+    }
+    fn render_config(&self, o: &EngineOptions) -> String {
+        let mut extra = String::from("\n");
+        for l in &o.labels {
+            extra += &format!("--label {l}\n");
+        }
+        for m in &o.registry_mirrors {
+            extra += &format!("--registry-mirror {m}\n");
+        }
+        for r in &o.insecure_registries {
+            extra += &format!("--insecure-registry {r}\n");
+        }
+        let storage = if o.storage_driver.is_empty() {
+            "overlay2"
+        } else {
+            &o.storage_driver
+        };
+        let mut s = format!(
+            "EXTRA_ARGS='{extra}\n'\nCACERT={}\nDOCKER_HOST='-H tcp://0.0.0.0:2376'\nDOCKER_STORAGE={storage}\nDOCKER_TLS=auto\nSERVERKEY={}\nSERVERCERT={}\n",
+            self.ca_path(),
+            self.key_path(),
+            self.cert_path()
+        );
+        for (k, v) in &o.env {
+            s += &format!("export \"{k}={v}\"\n");
+        }
+        s
+    }
+    fn set_hostname(&self, name: &str) -> String {
+        format!("sudo /usr/bin/sethostname {name}")
+    }
+    fn status_command(&self) -> &str {
+        "sudo /etc/init.d/docker status >/dev/null 2>&1"
+    }
+    fn restart_command(&self) -> &str {
+        "sudo /etc/init.d/docker restart"
+    }
+}
+
+/// What provisioning changed on a node.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ProvisionReport {
+    pub node: String,
+    /// `hostname`, `certificates`, `engine options`, `docker restarted`.
+    pub changed: Vec<&'static str>,
+    /// SSH connections opened (one).
+    pub ssh_connections: u32,
+}
+
+/// Rejects values that would break out of the profile's quoting.
+fn check_options(node: &str, o: &EngineOptions) -> Result<(), ProvisionError> {
+    let bad = |what: &'static str, value: &str, why: &'static str| ProvisionError::InvalidOption {
+        node: node.to_string(),
+        what,
+        value: value.to_string(),
+        why,
+    };
+    let unsafe_chars = |v: &str| {
+        v.chars()
+            .any(|c| matches!(c, '\'' | '"' | '\\' | '\n' | '`' | '$') || c.is_whitespace())
+    };
+    for l in &o.labels {
+        if unsafe_chars(l) || !l.contains('=') {
+            return Err(bad(
+                "label",
+                l,
+                "labels are key=value without blanks or quotes",
+            ));
+        }
+    }
+    for m in o.registry_mirrors.iter().chain(&o.insecure_registries) {
+        if unsafe_chars(m) {
+            return Err(bad(
+                "registry",
+                m,
+                "registries are URLs or host:port without blanks or quotes",
+            ));
+        }
+    }
+    if unsafe_chars(&o.storage_driver) {
+        return Err(bad(
+            "storage driver",
+            &o.storage_driver,
+            "a driver name has no blanks or quotes",
+        ));
+    }
+    for (k, v) in &o.env {
+        if unsafe_chars(k) || unsafe_chars(v) {
+            return Err(bad(
+                "environment variable",
+                k,
+                "names and values have no blanks or quotes",
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Provisions one node over one SSH connection and returns a client for its daemon.
+pub async fn provision_node(
+    provisioner: &impl Provisioner,
+    node: &NodeAccess,
+    ca: &ClusterCa,
+    client: &ClientFiles,
+    known: &KnownHosts,
+    options: &EngineOptions,
+) -> Result<(ProvisionReport, Engine), ProvisionError> {
+    check_options(&node.name, options)?;
+    let ssh = SshConnection::connect(&node.ssh, known, Duration::from_secs(20)).await?;
+    let mut report = ProvisionReport {
+        node: node.name.clone(),
+        changed: Vec::new(),
+        ssh_connections: 1,
+    };
+
+    // Everything we need to know, in one command.
+    let sep = "---vswarm---";
+    let probe = format!(
+        "hostname; echo {sep}; sudo cat {ca} 2>/dev/null; echo {sep}; sudo cat {cert} 2>/dev/null; echo {sep}; sudo cat {cfg} 2>/dev/null; echo {sep}; if {status}; then echo running; else echo stopped; fi",
+        ca = provisioner.ca_path(),
+        cert = provisioner.cert_path(),
+        cfg = provisioner.config_path(),
+        status = provisioner.status_command(),
+    );
+    let seen = ssh.run(&probe).await?;
+    let parts: Vec<&str> = seen.split(&format!("{sep}\n")).collect();
+    let part = |i: usize| parts.get(i).copied().unwrap_or("");
+    let (hostname, remote_ca, remote_cert, remote_cfg, status) =
+        (part(0).trim(), part(1), part(2), part(3), part(4).trim());
+
+    if hostname != node.name {
+        ssh.run(&provisioner.set_hostname(&node.name)).await?;
+        report.changed.push("hostname");
+    }
+    let certs_current = remote_ca == ca.cert_pem() && cert_names_ip(remote_cert, node.ip);
+    if !certs_current {
+        let issued = ca.issue_server(&node.name, node.ip)?;
+        ssh.upload(provisioner.ca_path(), ca.cert_pem().as_bytes(), "644")
+            .await?;
+        ssh.upload(provisioner.cert_path(), issued.cert_pem.as_bytes(), "644")
+            .await?;
+        ssh.upload(provisioner.key_path(), issued.key_pem.as_bytes(), "600")
+            .await?;
+        report.changed.push("certificates");
+    }
+    let config = provisioner.render_config(options);
+    if remote_cfg != config {
+        ssh.upload(provisioner.config_path(), config.as_bytes(), "644")
+            .await?;
+        report.changed.push("engine options");
+    }
+    if !report.changed.is_empty() || status != "running" {
+        ssh.run(provisioner.restart_command()).await?;
+        report.changed.push("docker restarted");
+    }
+    let engine =
+        Engine::wait_until_answering(&node.name, node.ip, client, Duration::from_secs(60)).await?;
+    tracing::info!(node = %node.name, changed = ?report.changed, "provisioned");
+    Ok((report, engine))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_profile_reads_like_docker_machines() {
+        let o = EngineOptions {
+            labels: vec!["provider=virtualbox".into()],
+            registry_mirrors: vec!["http://192.168.56.1:5000".into()],
+            ..EngineOptions::default()
+        };
+        let p = Boot2Docker.render_config(&o);
+        assert!(p.starts_with("EXTRA_ARGS='\n--label provider=virtualbox\n--registry-mirror http://192.168.56.1:5000\n\n'\n"), "{p}");
+        assert!(
+            p.contains(
+                "DOCKER_HOST='-H tcp://0.0.0.0:2376'\nDOCKER_STORAGE=overlay2\nDOCKER_TLS=auto\n"
+            ),
+            "{p}"
+        );
+    }
+
+    #[test]
+    fn options_that_break_quoting_are_refused() {
+        let o = EngineOptions {
+            labels: vec!["a=b' --privileged".into()],
+            ..EngineOptions::default()
+        };
+        let e = check_options("n1", &o).unwrap_err().to_string();
+        assert!(e.contains("n1: engine option label"), "{e}");
+        let o = EngineOptions {
+            labels: vec!["nolabel".into()],
+            ..EngineOptions::default()
+        };
+        assert!(check_options("n1", &o).is_err());
+        assert!(check_options("n1", &EngineOptions::default()).is_ok());
+    }
+}

@@ -1,0 +1,347 @@
+//! One SSH connection per node for the whole provisioning.
+//!
+//! docker-machine opened about fifteen SSH connections per machine and trusted any host key.
+//! Here a node gets one session (libssh2, run on blocking threads); its host key is recorded at
+//! first contact in the cluster's `known_hosts` and checked on every later contact; every
+//! command's exit status is checked and its stderr kept for the error; files are uploaded through
+//! `sudo tee`, so no SFTP subsystem is needed.
+
+use std::io::{Read, Write};
+use std::net::{TcpStream, ToSocketAddrs};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use sha2::{Digest, Sha256};
+
+/// Where and how to log in to a node.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SshTarget {
+    /// The node's name: host keys are recorded per node (NAT ports are reused).
+    pub node: String,
+    pub host: String,
+    pub port: u16,
+    pub user: String,
+    /// The private key (ed25519 or RSA) for `user`.
+    pub key: PathBuf,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SshError {
+    #[error("cannot reach {node} over SSH at {addr}: {detail}")]
+    Connect {
+        node: String,
+        addr: String,
+        detail: String,
+    },
+    #[error("SSH to {node}: {detail}")]
+    Protocol { node: String, detail: String },
+    #[error("{node} refused the key {key} for user {user}: {detail}")]
+    Auth {
+        node: String,
+        user: String,
+        key: PathBuf,
+        detail: String,
+    },
+    #[error(
+        "the SSH host key of {node} changed (recorded {recorded}, now {seen}). If the node was recreated, \
+         remove its line from {file} and run again; otherwise someone may be intercepting the connection"
+    )]
+    HostKeyMismatch {
+        node: String,
+        recorded: String,
+        seen: String,
+        file: PathBuf,
+    },
+    #[error("on {node}, `{command}` failed with exit status {status}: {stderr}")]
+    Command {
+        node: String,
+        command: String,
+        status: i32,
+        stderr: String,
+    },
+    #[error("known hosts file {file}: {detail}")]
+    KnownHosts { file: PathBuf, detail: String },
+}
+
+/// The cluster's record of node host keys: one `node sha256:HEX` line each.
+#[derive(Debug, Clone)]
+pub struct KnownHosts {
+    path: PathBuf,
+    lock: Arc<Mutex<()>>,
+}
+
+impl KnownHosts {
+    pub fn new(path: impl AsRef<Path>) -> KnownHosts {
+        KnownHosts {
+            path: path.as_ref().to_path_buf(),
+            lock: Arc::new(Mutex::new(())),
+        }
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Records `fingerprint` for `node` at first contact; afterwards it must match.
+    fn check(&self, node: &str, fingerprint: &str) -> Result<(), SshError> {
+        let _one = self.lock.lock().unwrap_or_else(|e| e.into_inner());
+        let text = std::fs::read_to_string(&self.path).unwrap_or_default();
+        for line in text.lines() {
+            let mut words = line.split_whitespace();
+            if words.next() == Some(node) {
+                let recorded = words.next().unwrap_or("").to_string();
+                if recorded == fingerprint {
+                    return Ok(());
+                }
+                return Err(SshError::HostKeyMismatch {
+                    node: node.to_string(),
+                    recorded,
+                    seen: fingerprint.to_string(),
+                    file: self.path.clone(),
+                });
+            }
+        }
+        let err = |e: std::io::Error| SshError::KnownHosts {
+            file: self.path.clone(),
+            detail: e.to_string(),
+        };
+        if let Some(dir) = self.path.parent() {
+            std::fs::create_dir_all(dir).map_err(err)?;
+        }
+        let mut f = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.path)
+            .map_err(err)?;
+        writeln!(f, "{node} {fingerprint}").map_err(err)?;
+        tracing::info!(
+            node,
+            fingerprint,
+            "recorded the SSH host key at first contact"
+        );
+        Ok(())
+    }
+
+    /// Forgets a node's key (it was recreated).
+    pub fn forget(&self, node: &str) -> Result<(), SshError> {
+        let _one = self.lock.lock().unwrap_or_else(|e| e.into_inner());
+        let text = std::fs::read_to_string(&self.path).unwrap_or_default();
+        let kept: String = text
+            .lines()
+            .filter(|l| l.split_whitespace().next() != Some(node))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        std::fs::write(&self.path, kept).map_err(|e| SshError::KnownHosts {
+            file: self.path.clone(),
+            detail: e.to_string(),
+        })
+    }
+}
+
+/// What a command printed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CommandOutput {
+    pub stdout: String,
+    pub stderr: String,
+    pub status: i32,
+}
+
+/// An open SSH session to one node.
+#[derive(Clone)]
+pub struct SshConnection {
+    node: String,
+    session: Arc<Mutex<ssh2::Session>>,
+}
+
+impl std::fmt::Debug for SshConnection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SshConnection")
+            .field("node", &self.node)
+            .finish()
+    }
+}
+
+impl SshConnection {
+    /// Connects, checks the host key against `known`, and authenticates with the target's key.
+    pub async fn connect(
+        target: &SshTarget,
+        known: &KnownHosts,
+        timeout: Duration,
+    ) -> Result<SshConnection, SshError> {
+        let target = target.clone();
+        let known = known.clone();
+        tokio::task::spawn_blocking(move || connect_blocking(&target, &known, timeout))
+            .await
+            .map_err(|e| SshError::Protocol {
+                node: String::new(),
+                detail: e.to_string(),
+            })?
+    }
+
+    pub fn node(&self) -> &str {
+        &self.node
+    }
+
+    /// Runs `command`; fails with its stderr when the exit status is not 0.
+    pub async fn run(&self, command: &str) -> Result<String, SshError> {
+        let out = self.exec(command, None).await?;
+        if out.status != 0 {
+            return Err(SshError::Command {
+                node: self.node.clone(),
+                command: command.to_string(),
+                status: out.status,
+                stderr: out.stderr.trim().to_string(),
+            });
+        }
+        Ok(out.stdout)
+    }
+
+    /// Runs `command` with `input` on its stdin; returns whatever the exit status.
+    pub async fn exec(
+        &self,
+        command: &str,
+        input: Option<Vec<u8>>,
+    ) -> Result<CommandOutput, SshError> {
+        let session = self.session.clone();
+        let node = self.node.clone();
+        let command = command.to_string();
+        tokio::task::spawn_blocking(move || {
+            let session = session.lock().unwrap_or_else(|e| e.into_inner());
+            exec_blocking(&session, &node, &command, input.as_deref())
+        })
+        .await
+        .map_err(|e| SshError::Protocol {
+            node: self.node.clone(),
+            detail: e.to_string(),
+        })?
+    }
+
+    /// Writes `contents` to `path` as root (`sudo tee`), then sets `mode`.
+    pub async fn upload(&self, path: &str, contents: &[u8], mode: &str) -> Result<(), SshError> {
+        let dir = path
+            .rsplit_once('/')
+            .map(|(d, _)| d)
+            .filter(|d| !d.is_empty())
+            .unwrap_or("/");
+        let cmd = format!(
+            "sudo mkdir -p {dir} && sudo sh -c 'umask 077; cat > {path}.vswarm-tmp' && sudo chmod {mode} {path}.vswarm-tmp && sudo mv {path}.vswarm-tmp {path}"
+        );
+        let out = self.exec(&cmd, Some(contents.to_vec())).await?;
+        if out.status != 0 {
+            return Err(SshError::Command {
+                node: self.node.clone(),
+                command: format!("upload {path}"),
+                status: out.status,
+                stderr: out.stderr.trim().to_string(),
+            });
+        }
+        Ok(())
+    }
+}
+
+fn connect_blocking(
+    target: &SshTarget,
+    known: &KnownHosts,
+    timeout: Duration,
+) -> Result<SshConnection, SshError> {
+    let node = target.node.clone();
+    let addr_text = format!("{}:{}", target.host, target.port);
+    let connect_err = |detail: String| SshError::Connect {
+        node: node.clone(),
+        addr: addr_text.clone(),
+        detail,
+    };
+    let addr = addr_text
+        .to_socket_addrs()
+        .map_err(|e| connect_err(e.to_string()))?
+        .next()
+        .ok_or_else(|| connect_err("no address".into()))?;
+    let tcp = TcpStream::connect_timeout(&addr, timeout).map_err(|e| connect_err(e.to_string()))?;
+    let proto = |e: ssh2::Error| SshError::Protocol {
+        node: node.clone(),
+        detail: e.to_string(),
+    };
+    let mut session = ssh2::Session::new().map_err(proto)?;
+    session.set_tcp_stream(tcp);
+    session.set_timeout(u32::try_from(timeout.as_millis()).unwrap_or(u32::MAX));
+    session
+        .handshake()
+        .map_err(|e| connect_err(e.to_string()))?;
+    let (key, _kind) = session.host_key().ok_or_else(|| SshError::Protocol {
+        node: node.clone(),
+        detail: "no host key".into(),
+    })?;
+    let fingerprint = format!("sha256:{}", hex::encode(Sha256::digest(key)));
+    known.check(&node, &fingerprint)?;
+    session
+        .userauth_pubkey_file(&target.user, None, &target.key, None)
+        .map_err(|e| SshError::Auth {
+            node: node.clone(),
+            user: target.user.clone(),
+            key: target.key.clone(),
+            detail: e.to_string(),
+        })?;
+    // Commands may run long (docker restarts); the per-call limit stays generous.
+    session.set_timeout(120_000);
+    Ok(SshConnection {
+        node,
+        session: Arc::new(Mutex::new(session)),
+    })
+}
+
+fn exec_blocking(
+    session: &ssh2::Session,
+    node: &str,
+    command: &str,
+    input: Option<&[u8]>,
+) -> Result<CommandOutput, SshError> {
+    let proto = |e: ssh2::Error| SshError::Protocol {
+        node: node.to_string(),
+        detail: format!("{command}: {e}"),
+    };
+    let io = |e: std::io::Error| SshError::Protocol {
+        node: node.to_string(),
+        detail: format!("{command}: {e}"),
+    };
+    let mut channel = session.channel_session().map_err(proto)?;
+    channel.exec(command).map_err(proto)?;
+    if let Some(data) = input {
+        channel.write_all(data).map_err(io)?;
+    }
+    channel.send_eof().map_err(proto)?;
+    let mut stdout = String::new();
+    channel.read_to_string(&mut stdout).map_err(io)?;
+    let mut stderr = String::new();
+    channel.stderr().read_to_string(&mut stderr).map_err(io)?;
+    channel.wait_close().map_err(proto)?;
+    let status = channel.exit_status().map_err(proto)?;
+    tracing::debug!(node, command, status, "ssh");
+    Ok(CommandOutput {
+        stdout,
+        stderr,
+        status,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn host_keys_are_recorded_then_checked() {
+        let dir = tempfile::tempdir().unwrap();
+        let known = KnownHosts::new(dir.path().join("known_hosts"));
+        known.check("node-1", "sha256:aa").unwrap();
+        known.check("node-1", "sha256:aa").unwrap();
+        known.check("node-2", "sha256:bb").unwrap();
+        let err = known.check("node-1", "sha256:cc").unwrap_err().to_string();
+        assert!(
+            err.contains("host key of node-1 changed") && err.contains("remove its line"),
+            "{err}"
+        );
+        known.forget("node-1").unwrap();
+        known.check("node-1", "sha256:cc").unwrap();
+        known.check("node-2", "sha256:bb").unwrap();
+    }
+}

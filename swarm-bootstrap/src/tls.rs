@@ -1,0 +1,334 @@
+//! TLS material for the Docker daemons: one CA per cluster, a server certificate per node, one
+//! client certificate.
+//!
+//! docker-machine broke with "x509: certificate is valid for 192.168.99.100, not
+//! 192.168.99.101" whenever DHCP gave a node a new address. Here a node's certificate names its
+//! IP, `localhost` and its name; [`cert_names_ip`] tells when it no longer matches, and the
+//! provisioner then issues a new one without asking. Keys are ECDSA P-256; the CA key never leaves
+//! the cluster folder and every key file is written with mode 0600.
+
+use std::fs;
+use std::io::Write;
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+
+use rcgen::{
+    BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa,
+    Issuer, KeyPair, KeyUsagePurpose, SanType,
+};
+use time::{Duration, OffsetDateTime};
+
+/// How long issued certificates are valid.
+pub const CA_VALIDITY_DAYS: i64 = 3650;
+pub const LEAF_VALIDITY_DAYS: i64 = 1095;
+
+#[derive(Debug, thiserror::Error)]
+pub enum TlsError {
+    #[error("generating {what}: {source}")]
+    Generate {
+        what: String,
+        #[source]
+        source: rcgen::Error,
+    },
+    #[error("{action} {path}: {source}")]
+    Io {
+        action: &'static str,
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(
+        "{path} is not a PEM certificate or key vswarm can read: {detail}; remove the cluster's tls folder to issue new material"
+    )]
+    Invalid { path: PathBuf, detail: String },
+}
+
+/// The cluster's certificate authority: `ca.pem` and `ca-key.pem` in a folder.
+pub struct ClusterCa {
+    dir: PathBuf,
+    cert_pem: String,
+    issuer: Issuer<'static, KeyPair>,
+}
+
+/// A certificate and its key, as PEM.
+#[derive(Clone)]
+pub struct Issued {
+    pub cert_pem: String,
+    pub key_pem: String,
+}
+
+impl std::fmt::Debug for Issued {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never print the key.
+        f.debug_struct("Issued")
+            .field("cert_pem", &self.cert_pem)
+            .field("key_pem", &"<redacted>")
+            .finish()
+    }
+}
+
+fn validity(params: &mut CertificateParams, days: i64) {
+    let now = OffsetDateTime::now_utc();
+    // A little slack for guests whose clock is behind the host's.
+    params.not_before = now - Duration::hours(1);
+    params.not_after = now + Duration::days(days);
+}
+
+fn generate_key(what: &str) -> Result<KeyPair, TlsError> {
+    KeyPair::generate().map_err(|source| TlsError::Generate {
+        what: what.to_string(),
+        source,
+    })
+}
+
+/// Writes `contents` to `path`, with mode 0600 for keys, atomically.
+pub fn write_file(path: &Path, contents: &str, secret: bool) -> Result<(), TlsError> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let io = |action: &'static str, source| TlsError::Io {
+        action,
+        path: path.to_path_buf(),
+        source,
+    };
+    fs::create_dir_all(dir).map_err(|e| io("creating the folder of", e))?;
+    let tmp = path.with_extension("tmp");
+    {
+        let mut opts = fs::OpenOptions::new();
+        opts.write(true).create(true).truncate(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut opts, if secret { 0o600 } else { 0o644 });
+        let mut f = opts.open(&tmp).map_err(|e| io("writing", e))?;
+        f.write_all(contents.as_bytes())
+            .map_err(|e| io("writing", e))?;
+        f.sync_all().map_err(|e| io("writing", e))?;
+    }
+    fs::rename(&tmp, path).map_err(|e| io("writing", e))
+}
+
+fn read(path: &Path) -> Result<String, TlsError> {
+    fs::read_to_string(path).map_err(|source| TlsError::Io {
+        action: "reading",
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+impl ClusterCa {
+    /// Loads the CA in `dir`, or creates it there.
+    pub fn load_or_create(dir: &Path, cluster: &str) -> Result<ClusterCa, TlsError> {
+        let (cert_path, key_path) = (dir.join("ca.pem"), dir.join("ca-key.pem"));
+        if cert_path.exists() && key_path.exists() {
+            let cert_pem = read(&cert_path)?;
+            let key_pem = read(&key_path)?;
+            let key = KeyPair::from_pem(&key_pem).map_err(|e| TlsError::Invalid {
+                path: key_path.clone(),
+                detail: e.to_string(),
+            })?;
+            let issuer =
+                Issuer::from_ca_cert_pem(&cert_pem, key).map_err(|e| TlsError::Invalid {
+                    path: cert_path.clone(),
+                    detail: e.to_string(),
+                })?;
+            return Ok(ClusterCa {
+                dir: dir.to_path_buf(),
+                cert_pem,
+                issuer,
+            });
+        }
+        let key = generate_key("the cluster CA key")?;
+        let mut params = CertificateParams::default();
+        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        params.key_usages = vec![
+            KeyUsagePurpose::KeyCertSign,
+            KeyUsagePurpose::CrlSign,
+            KeyUsagePurpose::DigitalSignature,
+        ];
+        let mut dn = DistinguishedName::new();
+        dn.push(
+            DnType::OrganizationName,
+            format!("vswarm cluster {cluster}"),
+        );
+        dn.push(DnType::CommonName, format!("vswarm CA {cluster}"));
+        params.distinguished_name = dn;
+        validity(&mut params, CA_VALIDITY_DAYS);
+        let cert = params
+            .self_signed(&key)
+            .map_err(|source| TlsError::Generate {
+                what: "the cluster CA".into(),
+                source,
+            })?;
+        let cert_pem = cert.pem();
+        write_file(&key_path, &key.serialize_pem(), true)?;
+        write_file(&cert_path, &cert_pem, false)?;
+        let issuer = Issuer::new(params, key);
+        Ok(ClusterCa {
+            dir: dir.to_path_buf(),
+            cert_pem,
+            issuer,
+        })
+    }
+
+    pub fn cert_pem(&self) -> &str {
+        &self.cert_pem
+    }
+
+    pub fn cert_path(&self) -> PathBuf {
+        self.dir.join("ca.pem")
+    }
+
+    /// A server certificate for a node: its IP, `localhost` and its name as SANs.
+    pub fn issue_server(&self, node: &str, ip: IpAddr) -> Result<Issued, TlsError> {
+        let mut params = CertificateParams::default();
+        let mut dn = DistinguishedName::new();
+        dn.push(DnType::OrganizationName, "vswarm");
+        dn.push(DnType::CommonName, node);
+        params.distinguished_name = dn;
+        params.subject_alt_names =
+            vec![SanType::IpAddress(ip), SanType::DnsName(dns("localhost")?)];
+        if let Ok(name) = node.to_string().try_into() {
+            params.subject_alt_names.push(SanType::DnsName(name));
+        }
+        params.key_usages = vec![
+            KeyUsagePurpose::DigitalSignature,
+            KeyUsagePurpose::KeyEncipherment,
+        ];
+        params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+        validity(&mut params, LEAF_VALIDITY_DAYS);
+        self.sign(params, &format!("the server certificate of {node}"))
+    }
+
+    /// The client certificate the CLI and the library use.
+    pub fn issue_client(&self) -> Result<Issued, TlsError> {
+        let mut params = CertificateParams::default();
+        let mut dn = DistinguishedName::new();
+        dn.push(DnType::OrganizationName, "vswarm");
+        dn.push(DnType::CommonName, "vswarm client");
+        params.distinguished_name = dn;
+        params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+        params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
+        validity(&mut params, LEAF_VALIDITY_DAYS);
+        self.sign(params, "the client certificate")
+    }
+
+    fn sign(&self, params: CertificateParams, what: &str) -> Result<Issued, TlsError> {
+        let key = generate_key(what)?;
+        let cert = params
+            .signed_by(&key, &self.issuer)
+            .map_err(|source| TlsError::Generate {
+                what: what.to_string(),
+                source,
+            })?;
+        Ok(Issued {
+            cert_pem: cert.pem(),
+            key_pem: key.serialize_pem(),
+        })
+    }
+
+    /// The client certificate in `dir` (`cert.pem`, `key.pem`, and `ca.pem` beside them, as the
+    /// docker CLI's DOCKER_CERT_PATH expects), issued once.
+    pub fn client_files(&self, dir: &Path) -> Result<ClientFiles, TlsError> {
+        let files = ClientFiles {
+            ca: dir.join("ca.pem"),
+            cert: dir.join("cert.pem"),
+            key: dir.join("key.pem"),
+        };
+        if !(files.cert.exists() && files.key.exists()) {
+            let issued = self.issue_client()?;
+            write_file(&files.key, &issued.key_pem, true)?;
+            write_file(&files.cert, &issued.cert_pem, false)?;
+        }
+        if dir != self.dir {
+            write_file(&files.ca, &self.cert_pem, false)?;
+        }
+        Ok(files)
+    }
+}
+
+fn dns(name: &str) -> Result<rcgen::string::Ia5String, TlsError> {
+    name.to_string()
+        .try_into()
+        .map_err(|source| TlsError::Generate {
+            what: format!("the name {name}"),
+            source,
+        })
+}
+
+/// Paths of the client's CA, certificate and key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientFiles {
+    pub ca: PathBuf,
+    pub cert: PathBuf,
+    pub key: PathBuf,
+}
+
+/// Whether a PEM certificate names `ip` among its SANs (and is still valid).
+pub fn cert_names_ip(cert_pem: &str, ip: IpAddr) -> bool {
+    let Ok((_, pem)) = x509_parser::pem::parse_x509_pem(cert_pem.as_bytes()) else {
+        return false;
+    };
+    let Ok(cert) = pem.parse_x509() else {
+        return false;
+    };
+    if !cert.validity().is_valid() {
+        return false;
+    }
+    let Ok(Some(san)) = cert.subject_alternative_name() else {
+        return false;
+    };
+    san.value.general_names.iter().any(|n| match n {
+        x509_parser::extensions::GeneralName::IPAddress(bytes) => match ip {
+            IpAddr::V4(v4) => *bytes == v4.octets(),
+            IpAddr::V6(v6) => *bytes == v6.octets(),
+        },
+        _ => false,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ca_is_created_once_and_keys_are_private() {
+        let dir = tempfile::tempdir().unwrap();
+        let ca = ClusterCa::load_or_create(dir.path(), "test").unwrap();
+        let again = ClusterCa::load_or_create(dir.path(), "test").unwrap();
+        assert_eq!(ca.cert_pem(), again.cert_pem());
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = fs::metadata(dir.path().join("ca-key.pem"))
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+        let client = again.client_files(&dir.path().join("client")).unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            assert_eq!(
+                fs::metadata(&client.key).unwrap().permissions().mode() & 0o777,
+                0o600
+            );
+        }
+        assert_eq!(fs::read_to_string(&client.ca).unwrap(), ca.cert_pem());
+    }
+
+    #[test]
+    fn server_certificates_name_the_node_ip() {
+        let dir = tempfile::tempdir().unwrap();
+        let ca = ClusterCa::load_or_create(dir.path(), "test").unwrap();
+        let ip: IpAddr = "192.168.56.101".parse().unwrap();
+        let issued = ca.issue_server("node-1", ip).unwrap();
+        assert!(cert_names_ip(&issued.cert_pem, ip));
+        assert!(!cert_names_ip(
+            &issued.cert_pem,
+            "192.168.56.102".parse().unwrap()
+        ));
+        assert!(!cert_names_ip("not a certificate", ip));
+        assert!(
+            !format!("{issued:?}").contains("PRIVATE KEY"),
+            "keys are never printed"
+        );
+    }
+}

@@ -1,0 +1,430 @@
+//! swarm-bootstrap against the lab: real guests from vbox-driver, provisioned over SSH with TLS,
+//! formed into a swarm, checked with the real docker CLI.
+//!
+//! Like tests/driver.rs, each test re-runs itself inside `tests/lab/run`. Needs root.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Mutex;
+use std::time::Instant;
+
+use swarm_bootstrap::engine::Engine;
+use swarm_bootstrap::provision::{Boot2Docker, EngineOptions, NodeAccess, provision_node};
+use swarm_bootstrap::ssh::{KnownHosts, SshConnection, SshTarget};
+use swarm_bootstrap::swarm::{Role, SwarmMember, form_swarm};
+use swarm_bootstrap::tls::{ClientFiles, ClusterCa};
+use vbox_driver::driver::{Driver, NodeSpec};
+use vbox_driver::hostonly::{NetworkRequest, ensure_hostonly_network};
+use vbox_driver::runner::VBoxManage;
+use vbox_driver::virtualbox::{VirtualBoxDriver, check_version};
+
+static LAB: Mutex<()> = Mutex::new(());
+
+fn inside_lab() -> bool {
+    std::env::var("VBOXSIM_LAB").is_ok_and(|v| v == "1")
+}
+
+fn run_in_lab(test: &str) {
+    let _one = LAB.lock().unwrap_or_else(|e| e.into_inner());
+    // SAFETY: geteuid has no preconditions.
+    assert_eq!(
+        unsafe { libc::geteuid() },
+        0,
+        "the lab tests need root (CI runs them as root)"
+    );
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("repo root")
+        .to_path_buf();
+    let bins = Path::new(env!("CARGO_BIN_EXE_vboxsim-lab"))
+        .parent()
+        .expect("bin dir")
+        .to_path_buf();
+    let exe = std::env::current_exe().expect("test binary");
+    let out = Command::new(root.join("tests/lab/run"))
+        .arg("--")
+        .arg(exe)
+        .args(["--exact", test, "--nocapture", "--test-threads=1"])
+        .env("VBOXSIM_BIN_DIR", &bins)
+        .output()
+        .expect("tests/lab/run starts");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    eprintln!("{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "inside the lab, {test} failed");
+    assert!(
+        stdout.contains("1 passed"),
+        "the inner test did not run: {stdout}"
+    );
+}
+
+struct Cluster {
+    dir: tempfile::TempDir,
+    key: PathBuf,
+    public_key: String,
+    iso: PathBuf,
+    vbm: VBoxManage,
+    driver: VirtualBoxDriver,
+    gateway: IpAddr,
+}
+
+impl Cluster {
+    async fn new() -> Cluster {
+        let dir = tempfile::Builder::new()
+            .prefix("vboxsim-swarm.")
+            .tempdir()
+            .expect("temp dir");
+        let key = dir.path().join("id_ed25519");
+        let st = Command::new("ssh-keygen")
+            .args(["-q", "-t", "ed25519", "-N", ""])
+            .arg("-f")
+            .arg(&key)
+            .status()
+            .expect("ssh-keygen");
+        assert!(st.success());
+        let public_key = std::fs::read_to_string(key.with_extension("pub")).expect("public key");
+        let server = std::env::var("VBOXSIM_RELEASE_SERVER").expect("inside the lab");
+        let iso = dir.path().join("boot2docker.iso");
+        let url =
+            format!("{server}/boot2docker/boot2docker/releases/download/v19.03.12/boot2docker.iso");
+        let bytes = tokio::task::spawn_blocking(move || {
+            reqwest::blocking::get(url).and_then(|r| r.bytes())
+        })
+        .await
+        .expect("join")
+        .expect("ISO download");
+        std::fs::write(&iso, bytes).expect("ISO written");
+        let vbm = VBoxManage::locate().expect("VBoxManage on PATH");
+        let version = check_version(&vbm).await.expect("version");
+        let net = ensure_hostonly_network(&vbm, &version, &NetworkRequest::default())
+            .await
+            .expect("network");
+        let gateway = IpAddr::V4(net.host.addr());
+        let driver = VirtualBoxDriver::new(vbm.clone(), version, net, dir.path().join("machines"));
+        Cluster {
+            dir,
+            key,
+            public_key,
+            iso,
+            vbm,
+            driver,
+            gateway,
+        }
+    }
+
+    fn spec(&self, name: &str) -> NodeSpec {
+        NodeSpec {
+            name: name.into(),
+            cpus: 1,
+            memory_mb: 1024,
+            disk_mb: 20_000,
+            iso: self.iso.clone(),
+            ssh_public_key: self.public_key.clone(),
+        }
+    }
+
+    async fn boot(&self, name: &str) -> NodeAccess {
+        self.driver.create(&self.spec(name)).await.expect("create");
+        self.driver.start(name).await.expect("start");
+        self.access(name).await
+    }
+
+    async fn access(&self, name: &str) -> NodeAccess {
+        let ip = self.driver.ip(name).await.expect("ip");
+        let ep = self.driver.ssh_endpoint(name).await.expect("endpoint");
+        NodeAccess {
+            name: name.into(),
+            ssh: SshTarget {
+                node: name.into(),
+                host: ep.host,
+                port: ep.port,
+                user: ep.user,
+                key: self.key.clone(),
+            },
+            ip: IpAddr::V4(ip),
+        }
+    }
+
+    fn options(&self) -> EngineOptions {
+        EngineOptions {
+            labels: vec!["provider=virtualbox".into()],
+            registry_mirrors: vec![format!(
+                "http://{}:{}",
+                self.gateway,
+                std::env::var("VBOXSIM_REGISTRY_PORT").unwrap_or_else(|_| "5000".into())
+            )],
+            ..EngineOptions::default()
+        }
+    }
+
+    fn tls(&self) -> (ClusterCa, ClientFiles) {
+        let ca = ClusterCa::load_or_create(&self.dir.path().join("tls"), "lab").expect("CA");
+        let client = ca
+            .client_files(&self.dir.path().join("tls/client"))
+            .expect("client certificate");
+        (ca, client)
+    }
+
+    fn known(&self) -> KnownHosts {
+        KnownHosts::new(self.dir.path().join("known_hosts"))
+    }
+
+    /// The real docker CLI with the generated client certificate.
+    fn docker(&self, client: &ClientFiles, ip: IpAddr, args: &[&str]) -> (bool, String) {
+        let out = Command::new("docker")
+            .arg("--tlsverify")
+            .arg("--tlscacert")
+            .arg(&client.ca)
+            .arg("--tlscert")
+            .arg(&client.cert)
+            .arg("--tlskey")
+            .arg(&client.key)
+            .args(["-H", &format!("tcp://{ip}:2376")])
+            .args(args)
+            .output()
+            .expect("docker CLI");
+        (
+            out.status.success(),
+            format!(
+                "{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            ),
+        )
+    }
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime")
+}
+
+#[test]
+fn three_guests_become_a_tls_swarm_and_a_second_run_changes_nothing() {
+    if !inside_lab() {
+        return run_in_lab("three_guests_become_a_tls_swarm_and_a_second_run_changes_nothing");
+    }
+    runtime().block_on(async {
+        let c = Cluster::new().await;
+        let names = ["node-1", "node-2", "node-3"];
+        let nodes: Vec<NodeAccess> =
+            futures::future::join_all(names.iter().map(|n| c.boot(n))).await;
+        let (ca, client) = c.tls();
+        let known = c.known();
+        let options = c.options();
+
+        // Guests booted -> swarm formed, all in parallel.
+        let t = Instant::now();
+        let provisioned = futures::future::join_all(
+            nodes
+                .iter()
+                .map(|n| provision_node(&Boot2Docker, n, &ca, &client, &known, &options)),
+        )
+        .await;
+        let mut engines: Vec<Engine> = Vec::new();
+        for (n, r) in nodes.iter().zip(provisioned) {
+            let (report, engine) = r.unwrap_or_else(|e| panic!("provisioning {}: {e}", n.name));
+            assert_eq!(report.ssh_connections, 1);
+            assert!(
+                report.changed.contains(&"certificates")
+                    && report.changed.contains(&"docker restarted"),
+                "{report:?}"
+            );
+            engines.push(engine);
+        }
+        let members: Vec<SwarmMember> = engines
+            .iter()
+            .enumerate()
+            .map(|(i, e)| SwarmMember {
+                engine: e.clone(),
+                role: if i == 0 { Role::Manager } else { Role::Worker },
+                labels: HashMap::from([("vswarm.node".to_string(), e.node.clone())]),
+                availability: None,
+            })
+            .collect();
+        let summary = form_swarm(&members, false).await.expect("swarm formed");
+        println!(
+            "TIMING guests booted -> provisioned three-node swarm: {:?}",
+            t.elapsed()
+        );
+        assert_eq!(summary.leader, "node-1");
+        assert_eq!(summary.joined.len(), 3, "{summary:?}");
+
+        // The real docker CLI with the generated client certificate sees three Ready nodes.
+        let (ok, out) = c.docker(
+            &client,
+            nodes[0].ip,
+            &[
+                "node",
+                "ls",
+                "--format",
+                "{{.Hostname}} {{.Status}} {{.ManagerStatus}}",
+            ],
+        );
+        assert!(ok, "{out}");
+        let mut lines: Vec<&str> = out.lines().collect();
+        lines.sort();
+        assert_eq!(
+            lines,
+            ["node-1 Ready Leader", "node-2 Ready ", "node-3 Ready "],
+            "{out}"
+        );
+        let (ok, out) = c.docker(
+            &client,
+            nodes[1].ip,
+            &[
+                "info",
+                "--format",
+                "{{join .Labels \",\"}} {{.Swarm.NodeAddr}}",
+            ],
+        );
+        assert!(ok, "{out}");
+        assert_eq!(out.trim(), format!("provider=virtualbox {}", nodes[1].ip));
+
+        // A client without a certificate, or with one from another CA, is refused.
+        let plain = Command::new("curl")
+            .args(["-sS", "--max-time", "5", "--cacert"])
+            .arg(&client.ca)
+            .arg(format!("https://{}:2376/version", nodes[0].ip))
+            .output()
+            .expect("curl");
+        assert!(
+            !plain.status.success(),
+            "no client certificate accepted: {}",
+            String::from_utf8_lossy(&plain.stdout)
+        );
+        let stranger =
+            ClusterCa::load_or_create(&c.dir.path().join("other-ca"), "other").expect("other CA");
+        let stranger_client = stranger
+            .client_files(&c.dir.path().join("other-ca/client"))
+            .expect("other client");
+        let foreign = ClientFiles {
+            ca: client.ca.clone(),
+            ..stranger_client
+        };
+        let refused = match Engine::connect("node-1", nodes[0].ip, &foreign).await {
+            Ok(e) => e.docker.ping().await.is_err(),
+            Err(_) => true,
+        };
+        assert!(refused, "a certificate from another CA was accepted");
+
+        // Again: nothing changes, nobody restarts, nobody joins.
+        let pid_before = engine_pid(&c, &nodes[2]).await;
+        let again = futures::future::join_all(
+            nodes
+                .iter()
+                .map(|n| provision_node(&Boot2Docker, n, &ca, &client, &known, &options)),
+        )
+        .await;
+        let mut engines2 = Vec::new();
+        for r in again {
+            let (report, engine) = r.expect("second provisioning");
+            assert!(report.changed.is_empty(), "{report:?}");
+            engines2.push(engine);
+        }
+        assert_eq!(
+            pid_before,
+            engine_pid(&c, &nodes[2]).await,
+            "dockerd was restarted"
+        );
+        let members2: Vec<SwarmMember> = members
+            .iter()
+            .zip(engines2)
+            .map(|(m, e)| SwarmMember {
+                engine: e,
+                ..m.clone()
+            })
+            .collect();
+        let summary = form_swarm(&members2, false)
+            .await
+            .expect("second formation");
+        assert!(
+            summary.joined.is_empty() && summary.unchanged.len() == 3,
+            "{summary:?}"
+        );
+
+        // dockerd stopped on a worker: the error names the node and the step; the next run converges.
+        let ssh = SshConnection::connect(&nodes[2].ssh, &known, std::time::Duration::from_secs(10))
+            .await
+            .expect("ssh");
+        ssh.run("sudo /etc/init.d/docker stop")
+            .await
+            .expect("docker stopped");
+        let err = form_swarm(&members2, false)
+            .await
+            .expect_err("node-3 is down");
+        let text = err.to_string();
+        println!("{text}");
+        assert!(
+            text.starts_with("node-3: reading the swarm state"),
+            "{text}"
+        );
+        let (report, engine3) =
+            provision_node(&Boot2Docker, &nodes[2], &ca, &client, &known, &options)
+                .await
+                .expect("reprovisioned");
+        assert_eq!(report.changed, ["docker restarted"]);
+        let mut members3 = members2.clone();
+        members3[2].engine = engine3;
+        let summary = form_swarm(&members3, false).await.expect("converged");
+        assert_eq!(summary.unchanged.len(), 3, "{summary:?}");
+    });
+}
+
+async fn engine_pid(c: &Cluster, node: &NodeAccess) -> String {
+    let ssh = SshConnection::connect(&node.ssh, &c.known(), std::time::Duration::from_secs(10))
+        .await
+        .expect("ssh");
+    ssh.run("cat /var/run/docker.pid")
+        .await
+        .expect("pid")
+        .trim()
+        .to_string()
+}
+
+#[test]
+fn a_changed_ip_gets_a_new_certificate_and_tls_keeps_working() {
+    if !inside_lab() {
+        return run_in_lab("a_changed_ip_gets_a_new_certificate_and_tls_keeps_working");
+    }
+    runtime().block_on(async {
+        let c = Cluster::new().await;
+        let (ca, client) = c.tls();
+        let known = c.known();
+        let first = c.boot("mover").await;
+        let (report, _) = provision_node(&Boot2Docker, &first, &ca, &client, &known, &c.options())
+            .await
+            .expect("provisioned");
+        assert!(report.changed.contains(&"certificates"));
+        // A new MAC on the host-only adapter gets a new DHCP lease, as when docker-machine's
+        // nodes came back with another address.
+        c.driver.kill("mover").await.expect("powered off");
+        c.vbm
+            .run(&["modifyvm", "mover", "--macaddress2", "auto"])
+            .await
+            .expect("new MAC");
+        c.driver.start("mover").await.expect("started");
+        let moved = c.access("mover").await;
+        assert_ne!(first.ip, moved.ip, "the node did not get a new address");
+        let (report, engine) =
+            provision_node(&Boot2Docker, &moved, &ca, &client, &known, &c.options())
+                .await
+                .expect("reprovisioned");
+        assert!(report.changed.contains(&"certificates"), "{report:?}");
+        engine
+            .docker
+            .ping()
+            .await
+            .expect("TLS with the new address");
+        let (ok, out) = c.docker(
+            &client,
+            moved.ip,
+            &["version", "--format", "{{.Server.Version}}"],
+        );
+        assert!(ok, "{out}");
+        c.driver.remove("mover").await.expect("removed");
+    });
+}
