@@ -7,12 +7,18 @@
 //!   behind a trait a systemd provisioner can implement.
 //! - [`engine`]: the Docker Engine API over mutual TLS (bollard), with version negotiation.
 //! - [`swarm`]: swarm init and joins in parallel, idempotent, labels and availability.
+//! - [`stack`]: the model of networks and services; [`compose`] reads it from compose v3 files;
+//!   [`deploy`] deploys it as `docker stack deploy` does; [`verify`] checks tasks, ports and DNS.
 //!
 //! It sees a node only as an SSH endpoint, a user, a key, an IP and a name, and never imports
 //! `vbox-driver`.
 
+pub mod compose;
+pub mod deploy;
 pub mod engine;
 pub mod provision;
 pub mod ssh;
+pub mod stack;
 pub mod swarm;
 pub mod tls;
+pub mod verify;

@@ -10,11 +10,16 @@ use std::process::Command;
 use std::sync::Mutex;
 use std::time::Instant;
 
+use swarm_bootstrap::deploy::deploy_stack;
 use swarm_bootstrap::engine::Engine;
 use swarm_bootstrap::provision::{Boot2Docker, EngineOptions, NodeAccess, provision_node};
 use swarm_bootstrap::ssh::{KnownHosts, SshConnection, SshTarget};
+use swarm_bootstrap::stack::{
+    EndpointMode, NetworkSpec, PortSpec, PublishMode, ServiceMode, ServiceSpec, StackSpec,
+};
 use swarm_bootstrap::swarm::{Role, SwarmMember, form_swarm};
 use swarm_bootstrap::tls::{ClientFiles, ClusterCa};
+use swarm_bootstrap::verify::{probe_ports, resolve_from_service, wait_for_stack};
 use vbox_driver::driver::{Driver, NodeSpec};
 use vbox_driver::hostonly::{NetworkRequest, ensure_hostonly_network};
 use vbox_driver::runner::VBoxManage;
@@ -253,6 +258,67 @@ fn three_guests_become_a_tls_swarm_and_a_second_run_changes_nothing() {
         assert_eq!(summary.leader, "node-1");
         assert_eq!(summary.joined.len(), 3, "{summary:?}");
 
+        // The seed's nginx stack (host-mode ports: the lab's kernel has no IPVS), verified.
+        let manager = &engines[0];
+        let report = deploy_stack(manager, &seed_stack(1))
+            .await
+            .expect("stack deployed");
+        assert_eq!(report.services_created, ["seed_nginx", "seed_whoami"]);
+        let states = wait_for_stack(manager, "seed", std::time::Duration::from_secs(120))
+            .await
+            .expect("tasks running");
+        let nginx = states
+            .iter()
+            .find(|s| s.service == "seed_nginx")
+            .expect("nginx state");
+        assert_eq!(nginx.nodes, ["node-1", "node-2", "node-3"], "{states:?}");
+        let targets: Vec<(String, IpAddr)> = nodes.iter().map(|n| (n.name.clone(), n.ip)).collect();
+        for probe in probe_ports(&targets, &[80, 443]).await {
+            assert_eq!(probe.answer.as_deref(), Ok("HTTP/1.1 200 OK"), "{probe:?}");
+        }
+        let addresses = resolve_from_service(manager, &engines, "seed_nginx", "nginx")
+            .await
+            .expect("DNS");
+        println!("DNS nginx -> {addresses:?}");
+        assert_eq!(
+            addresses.len(),
+            1,
+            "the service's virtual IP: {addresses:?}"
+        );
+        println!(
+            "TIMING guests booted -> swarm verified (stack running, ports answering, DNS): {:?}",
+            t.elapsed()
+        );
+        let (ok, out) = c.docker(
+            &client,
+            nodes[0].ip,
+            &["stack", "ls", "--format", "{{.Name}} {{.Services}}"],
+        );
+        assert!(ok, "{out}");
+        assert_eq!(out.trim(), "seed 2");
+        // Re-deploying changes nothing; a new replica count updates only that service.
+        let report = deploy_stack(manager, &seed_stack(1))
+            .await
+            .expect("redeploy");
+        assert!(
+            report.services_created.is_empty() && report.services_updated.is_empty(),
+            "{report:?}"
+        );
+        let report = deploy_stack(manager, &seed_stack(3)).await.expect("scaled");
+        assert_eq!(report.services_updated, ["seed_whoami"]);
+        assert_eq!(report.services_unchanged, ["seed_nginx"]);
+        let states = wait_for_stack(manager, "seed", std::time::Duration::from_secs(120))
+            .await
+            .expect("scaled tasks running");
+        assert_eq!(
+            states
+                .iter()
+                .find(|s| s.service == "seed_whoami")
+                .map(|s| s.running),
+            Some(3),
+            "{states:?}"
+        );
+
         // The real docker CLI with the generated client certificate sees three Ready nodes.
         let (ok, out) = c.docker(
             &client,
@@ -427,4 +493,30 @@ fn a_changed_ip_gets_a_new_certificate_and_tls_keeps_working() {
         assert!(ok, "{out}");
         c.driver.remove("mover").await.expect("removed");
     });
+}
+
+/// The seed's stack: nginx on every node (ports 80 and 443, host mode) on the `nginx` overlay,
+/// and a replicated whoami service to scale.
+fn seed_stack(whoami_replicas: u64) -> StackSpec {
+    let mut nginx = ServiceSpec::new("nginx", "nginx:stable-alpine");
+    nginx.mode = ServiceMode::Global;
+    nginx.networks = vec!["nginx".into()];
+    nginx.ports = [80, 443]
+        .into_iter()
+        .map(|p| PortSpec {
+            target: p,
+            published: Some(p),
+            protocol: "tcp".into(),
+            mode: PublishMode::Host,
+        })
+        .collect();
+    let mut whoami = ServiceSpec::new("whoami", "vboxsim/whoami");
+    whoami.mode = ServiceMode::Replicated(whoami_replicas);
+    whoami.networks = vec!["nginx".into()];
+    whoami.endpoint_mode = Some(EndpointMode::Dnsrr);
+    StackSpec {
+        name: "seed".into(),
+        networks: vec![NetworkSpec::overlay("nginx")],
+        services: vec![nginx, whoami],
+    }
 }

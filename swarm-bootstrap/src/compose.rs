@@ -1,0 +1,1 @@
+//! Compose v3 files (being written).
