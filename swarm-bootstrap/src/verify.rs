@@ -136,11 +136,35 @@ pub async fn wait_for_stack(
                             .unwrap_or_default();
                         format!("a task on {node} failed: {err}")
                     }
-                    None => format!(
-                        "{} of {} tasks running",
-                        running.len(),
-                        replicas.unwrap_or(wanted_running.len())
-                    ),
+                    None => {
+                        let count = format!(
+                            "{} of {} tasks running",
+                            running.len(),
+                            replicas.unwrap_or(wanted_running.len())
+                        );
+                        // No task failed yet: say where the newest one stands.
+                        match tasks.iter().max_by_key(|t| t.updated_at.clone()) {
+                            Some(t) => {
+                                let node = t
+                                    .node_id
+                                    .as_ref()
+                                    .and_then(|id| names.get(id))
+                                    .cloned()
+                                    .unwrap_or_else(|| "no node yet".into());
+                                let status = t.status.as_ref();
+                                let state = status
+                                    .and_then(|s| s.state)
+                                    .map(|s| s.to_string())
+                                    .unwrap_or_default();
+                                let message =
+                                    status.and_then(|s| s.message.clone()).unwrap_or_default();
+                                format!(
+                                    "{count}; the newest task, on {node}, is {state} ({message})"
+                                )
+                            }
+                            None => count,
+                        }
+                    }
                 };
                 pending = Some((name.clone(), detail));
             }

@@ -10,14 +10,14 @@ use std::process::Command;
 use std::sync::Mutex;
 use std::time::Instant;
 
-use swarm_bootstrap::deploy::deploy_stack;
+use swarm_bootstrap::deploy::{deploy_stack, remove_stack};
 use swarm_bootstrap::engine::Engine;
 use swarm_bootstrap::provision::{Boot2Docker, EngineOptions, NodeAccess, provision_node};
 use swarm_bootstrap::ssh::{KnownHosts, SshConnection, SshTarget};
 use swarm_bootstrap::stack::{
     EndpointMode, NetworkSpec, PortSpec, PublishMode, ServiceMode, ServiceSpec, StackSpec,
 };
-use swarm_bootstrap::swarm::{Role, SwarmMember, form_swarm};
+use swarm_bootstrap::swarm::{Role, SwarmMember, form_swarm, leave_swarm};
 use swarm_bootstrap::tls::{ClientFiles, ClusterCa};
 use swarm_bootstrap::verify::{probe_ports, resolve_from_service, wait_for_stack};
 use vbox_driver::driver::{Driver, NodeSpec};
@@ -437,6 +437,64 @@ fn three_guests_become_a_tls_swarm_and_a_second_run_changes_nothing() {
         members3[2].engine = engine3;
         let summary = form_swarm(&members3, false).await.expect("converged");
         assert_eq!(summary.unchanged.len(), 3, "{summary:?}");
+        let engines3: Vec<Engine> = members3.iter().map(|m| m.engine.clone()).collect();
+        let manager = &engines3[0];
+
+        // Node labels were applied through the leader.
+        let (ok, out) = c.docker(
+            &client,
+            nodes[0].ip,
+            &[
+                "node",
+                "inspect",
+                "node-2",
+                "--format",
+                "{{index .Spec.Labels \"vswarm.node\"}}",
+            ],
+        );
+        assert!(ok && out.trim() == "node-2", "{out}");
+
+        // A service that cannot start: the timeout names the task's own error and its node.
+        let mut broken = StackSpec {
+            name: "broken".into(),
+            networks: vec![NetworkSpec::overlay("default")],
+            ..StackSpec::default()
+        };
+        broken
+            .services
+            .push(ServiceSpec::new("ghost", "vboxsim/does-not-exist:1"));
+        deploy_stack(manager, &broken).await.expect("deployed");
+        let err = wait_for_stack(manager, "broken", std::time::Duration::from_secs(20))
+            .await
+            .expect_err("cannot run");
+        let text = err.to_string();
+        println!("{text}");
+        assert!(
+            text.starts_with("service broken_ghost did not get its tasks running within 20s: "),
+            "{text}"
+        );
+        assert!(text.contains("on node-"), "the node is named: {text}");
+
+        // Tear-down: the stacks go, then every node leaves the swarm.
+        remove_stack(manager, "broken")
+            .await
+            .expect("broken removed");
+        remove_stack(manager, "seed").await.expect("seed removed");
+        let (ok, out) = c.docker(
+            &client,
+            nodes[0].ip,
+            &["stack", "ls", "--format", "{{.Name}}"],
+        );
+        assert!(ok && out.trim().is_empty(), "{out}");
+        leave_swarm(&engines3).await.expect("left");
+        for n in &nodes {
+            let (ok, out) = c.docker(
+                &client,
+                n.ip,
+                &["info", "--format", "{{.Swarm.LocalNodeState}}"],
+            );
+            assert!(ok && out.trim() == "inactive", "{}: {out}", n.name);
+        }
     });
 }
 
