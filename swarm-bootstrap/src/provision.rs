@@ -111,7 +111,10 @@ impl Provisioner for Boot2Docker {
         s
     }
     fn set_hostname(&self, name: &str) -> String {
-        format!("sudo /usr/bin/sethostname {name}")
+        // The persistent copy is what boot2docker restores at the next boot.
+        format!(
+            "sudo /usr/bin/sethostname {name} && sudo mkdir -p /var/lib/boot2docker/etc && echo {name} | sudo tee /var/lib/boot2docker/etc/hostname >/dev/null"
+        )
     }
     fn status_command(&self) -> &str {
         "sudo /etc/init.d/docker status >/dev/null 2>&1"
@@ -139,6 +142,19 @@ fn check_options(node: &str, o: &EngineOptions) -> Result<(), ProvisionError> {
         value: value.to_string(),
         why,
     };
+    // The name becomes the hostname and goes into shell commands.
+    let valid_host = !node.is_empty()
+        && node.len() <= 63
+        && node.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        && !node.starts_with('-')
+        && !node.ends_with('-');
+    if !valid_host {
+        return Err(bad(
+            "node name",
+            node,
+            "a node name is a hostname: letters, digits and '-', at most 63",
+        ));
+    }
     let unsafe_chars = |v: &str| {
         v.chars()
             .any(|c| matches!(c, '\'' | '"' | '\\' | '\n' | '`' | '$') || c.is_whitespace())
