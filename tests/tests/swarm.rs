@@ -10,13 +10,12 @@ use std::process::Command;
 use std::sync::Mutex;
 use std::time::Instant;
 
+use swarm_bootstrap::compose::parse_compose;
 use swarm_bootstrap::deploy::{deploy_stack, remove_stack};
 use swarm_bootstrap::engine::Engine;
 use swarm_bootstrap::provision::{Boot2Docker, EngineOptions, NodeAccess, provision_node};
 use swarm_bootstrap::ssh::{KnownHosts, SshConnection, SshTarget};
-use swarm_bootstrap::stack::{
-    EndpointMode, NetworkSpec, PortSpec, PublishMode, ServiceMode, ServiceSpec, StackSpec,
-};
+use swarm_bootstrap::stack::{NetworkSpec, ServiceSpec, StackSpec};
 use swarm_bootstrap::swarm::{Role, SwarmMember, form_swarm, leave_swarm};
 use swarm_bootstrap::tls::{ClientFiles, ClusterCa};
 use swarm_bootstrap::verify::{probe_ports, resolve_from_service, wait_for_stack};
@@ -483,7 +482,15 @@ fn three_guests_become_a_tls_swarm_and_a_second_run_changes_nothing() {
         let (ok, out) = c.docker(
             &client,
             nodes[0].ip,
-            &["stack", "ps", "seed", "--format", "{{.Name}}"],
+            &[
+                "stack",
+                "ps",
+                "seed",
+                "--filter",
+                "desired-state=running",
+                "--format",
+                "{{.Name}}",
+            ],
         );
         assert!(
             ok && out.lines().filter(|l| l.starts_with("seed_nginx.")).count() == 3,
@@ -567,25 +574,33 @@ fn a_changed_ip_gets_a_new_certificate_and_tls_keeps_working() {
 /// The seed's stack: nginx on every node (ports 80 and 443, host mode) on the `nginx` overlay,
 /// and a replicated whoami service to scale.
 fn seed_stack(whoami_replicas: u64) -> StackSpec {
-    let mut nginx = ServiceSpec::new("nginx", "nginx:stable-alpine");
-    nginx.mode = ServiceMode::Global;
-    nginx.networks = vec!["nginx".into()];
-    nginx.ports = [80, 443]
-        .into_iter()
-        .map(|p| PortSpec {
-            target: p,
-            published: Some(p),
-            protocol: "tcp".into(),
-            mode: PublishMode::Host,
-        })
-        .collect();
-    let mut whoami = ServiceSpec::new("whoami", "vboxsim/whoami");
-    whoami.mode = ServiceMode::Replicated(whoami_replicas);
-    whoami.networks = vec!["nginx".into()];
-    whoami.endpoint_mode = Some(EndpointMode::Dnsrr);
-    StackSpec {
-        name: "seed".into(),
-        networks: vec![NetworkSpec::overlay("nginx")],
-        services: vec![nginx, whoami],
-    }
+    // As a user writes it: a compose v3 file, read the way `docker stack deploy` reads it.
+    let file = format!(
+        r#"version: "3.8"
+services:
+  nginx:
+    image: nginx:stable-alpine
+    ports:
+      - target: 80
+        published: 80
+        protocol: tcp
+        mode: host
+      - target: 443
+        published: 443
+        mode: host
+    networks: [nginx]
+    deploy:
+      mode: global
+  whoami:
+    image: vboxsim/whoami
+    networks: [nginx]
+    deploy:
+      replicas: {whoami_replicas}
+      endpoint_mode: dnsrr
+networks:
+  nginx:
+    driver: overlay
+"#
+    );
+    parse_compose("seed.yml", &file, "seed").expect("the seed stack parses")
 }
