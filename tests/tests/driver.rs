@@ -3,71 +3,17 @@
 //! Each test runs twice: outside the lab it starts `tests/lab/run -- <this test binary> --exact
 //! <test>`, and inside (where `VBOXSIM_LAB` is set) it drives VirtualBox. Needs root, as CI has.
 
+mod common;
+use common::{inside_lab, run_in_lab};
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::Mutex;
 use std::time::Instant;
 
 use vbox_driver::driver::{Driver, MachineState, NodeSpec};
 use vbox_driver::hostonly::{NetworkError, NetworkRequest, ensure_hostonly_network};
 use vbox_driver::runner::VBoxManage;
 use vbox_driver::virtualbox::{VirtualBoxDriver, check_version};
-
-static LAB: Mutex<()> = Mutex::new(());
-
-fn inside_lab() -> bool {
-    std::env::var("VBOXSIM_LAB").is_ok_and(|v| v == "1")
-}
-
-/// Runs this test again inside the lab, and checks it passed there and left nothing behind.
-fn run_in_lab(test: &str, env: &[(&str, &str)]) {
-    let _one = LAB.lock().unwrap_or_else(|e| e.into_inner());
-    // SAFETY: geteuid has no preconditions.
-    assert_eq!(
-        unsafe { libc::geteuid() },
-        0,
-        "the lab tests need root (CI runs them as root)"
-    );
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("repo root")
-        .to_path_buf();
-    let bins = Path::new(env!("CARGO_BIN_EXE_vboxsim-lab"))
-        .parent()
-        .expect("bin dir")
-        .to_path_buf();
-    let links_before = links();
-    let exe = std::env::current_exe().expect("test binary");
-    let mut cmd = Command::new(root.join("tests/lab/run"));
-    cmd.arg("--")
-        .arg(exe)
-        .args(["--exact", test, "--nocapture", "--test-threads=1"])
-        .env("VBOXSIM_BIN_DIR", &bins);
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    let out = cmd.output().expect("tests/lab/run starts");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    eprintln!("{stdout}{stderr}");
-    assert!(out.status.success(), "inside the lab, {test} failed");
-    assert!(
-        stdout.contains("1 passed"),
-        "the inner test did not run: {stdout}"
-    );
-    assert_eq!(links_before, links(), "the lab left links behind");
-}
-
-fn links() -> String {
-    let out = Command::new("ip")
-        .args(["-o", "link"])
-        .output()
-        .expect("ip");
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string() + "\n")
-        .collect()
-}
 
 fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread()

@@ -1,53 +1,20 @@
 //! The images crate against the lab's release server: the product's real download path.
 //!
-//! The test re-runs itself inside `tests/lab/run`, which exports `VSWARM_B2D_RELEASES_URL`.
-//! Needs root.
+//! The test re-runs itself inside `tests/lab/run` (see `common`), which exports
+//! `VSWARM_B2D_RELEASES_URL`. Needs root.
 
-use std::path::Path;
-use std::process::Command;
+mod common;
+use common::{inside_lab, run_in_lab};
 
 use images::{Cache, ImageSource, PullOptions, PullPolicy, Resolver};
-
-fn inside_lab() -> bool {
-    std::env::var("VBOXSIM_LAB").is_ok_and(|v| v == "1")
-}
-
-fn run_in_lab(test: &str) {
-    // SAFETY: geteuid has no preconditions.
-    assert_eq!(
-        unsafe { libc::geteuid() },
-        0,
-        "the lab tests need root (CI runs them as root)"
-    );
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("repo root")
-        .to_path_buf();
-    let bins = Path::new(env!("CARGO_BIN_EXE_vboxsim-lab"))
-        .parent()
-        .expect("bin dir")
-        .to_path_buf();
-    let exe = std::env::current_exe().expect("test binary");
-    let out = Command::new(root.join("tests/lab/run"))
-        .arg("--")
-        .arg(exe)
-        .args(["--exact", test, "--nocapture", "--test-threads=1"])
-        .env("VBOXSIM_BIN_DIR", &bins)
-        .output()
-        .expect("tests/lab/run starts");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    eprintln!("{stdout}{}", String::from_utf8_lossy(&out.stderr));
-    assert!(out.status.success(), "inside the lab, {test} failed");
-    assert!(
-        stdout.contains("1 passed"),
-        "the inner test did not run: {stdout}"
-    );
-}
 
 #[test]
 fn the_latest_boot2docker_is_resolved_downloaded_and_cached_from_the_lab() {
     if !inside_lab() {
-        return run_in_lab("the_latest_boot2docker_is_resolved_downloaded_and_cached_from_the_lab");
+        return run_in_lab(
+            "the_latest_boot2docker_is_resolved_downloaded_and_cached_from_the_lab",
+            &[],
+        );
     }
     let dir = tempfile::Builder::new()
         .prefix("vboxsim-images.")

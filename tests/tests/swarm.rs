@@ -3,11 +3,13 @@
 //!
 //! Like tests/driver.rs, each test re-runs itself inside `tests/lab/run`. Needs root.
 
+mod common;
+use common::{inside_lab, run_in_lab};
+
 use std::collections::HashMap;
 use std::net::IpAddr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
-use std::sync::Mutex;
 use std::time::Instant;
 
 use swarm_bootstrap::compose::parse_compose;
@@ -23,45 +25,6 @@ use vbox_driver::driver::{Driver, NodeSpec};
 use vbox_driver::hostonly::{NetworkRequest, ensure_hostonly_network};
 use vbox_driver::runner::VBoxManage;
 use vbox_driver::virtualbox::{VirtualBoxDriver, check_version};
-
-static LAB: Mutex<()> = Mutex::new(());
-
-fn inside_lab() -> bool {
-    std::env::var("VBOXSIM_LAB").is_ok_and(|v| v == "1")
-}
-
-fn run_in_lab(test: &str) {
-    let _one = LAB.lock().unwrap_or_else(|e| e.into_inner());
-    // SAFETY: geteuid has no preconditions.
-    assert_eq!(
-        unsafe { libc::geteuid() },
-        0,
-        "the lab tests need root (CI runs them as root)"
-    );
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("repo root")
-        .to_path_buf();
-    let bins = Path::new(env!("CARGO_BIN_EXE_vboxsim-lab"))
-        .parent()
-        .expect("bin dir")
-        .to_path_buf();
-    let exe = std::env::current_exe().expect("test binary");
-    let out = Command::new(root.join("tests/lab/run"))
-        .arg("--")
-        .arg(exe)
-        .args(["--exact", test, "--nocapture", "--test-threads=1"])
-        .env("VBOXSIM_BIN_DIR", &bins)
-        .output()
-        .expect("tests/lab/run starts");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    eprintln!("{stdout}{}", String::from_utf8_lossy(&out.stderr));
-    assert!(out.status.success(), "inside the lab, {test} failed");
-    assert!(
-        stdout.contains("1 passed"),
-        "the inner test did not run: {stdout}"
-    );
-}
 
 struct Cluster {
     dir: tempfile::TempDir,
@@ -209,7 +172,10 @@ fn runtime() -> tokio::runtime::Runtime {
 #[test]
 fn three_guests_become_a_tls_swarm_and_a_second_run_changes_nothing() {
     if !inside_lab() {
-        return run_in_lab("three_guests_become_a_tls_swarm_and_a_second_run_changes_nothing");
+        return run_in_lab(
+            "three_guests_become_a_tls_swarm_and_a_second_run_changes_nothing",
+            &[],
+        );
     }
     runtime().block_on(async {
         let c = Cluster::new().await;
@@ -530,7 +496,10 @@ async fn engine_pid(c: &Cluster, node: &NodeAccess) -> String {
 #[test]
 fn a_changed_ip_gets_a_new_certificate_and_tls_keeps_working() {
     if !inside_lab() {
-        return run_in_lab("a_changed_ip_gets_a_new_certificate_and_tls_keeps_working");
+        return run_in_lab(
+            "a_changed_ip_gets_a_new_certificate_and_tls_keeps_working",
+            &[],
+        );
     }
     runtime().block_on(async {
         let c = Cluster::new().await;

@@ -1,0 +1,67 @@
+//! Shared by the end-to-end tests that drive the product's libraries inside the lab.
+//!
+//! Such a test runs twice: outside the lab it starts `tests/lab/run -- <this test binary>
+//! --exact <test>` ([`run_in_lab`]); inside, where [`inside_lab`] is true, it does the work.
+//! Needs root, as CI has.
+
+use std::path::Path;
+use std::process::Command;
+use std::sync::Mutex;
+
+/// Lab runs are host-wide: one at a time per test binary.
+static LAB: Mutex<()> = Mutex::new(());
+
+/// True inside `tests/lab/run`.
+pub fn inside_lab() -> bool {
+    std::env::var("VBOXSIM_LAB").is_ok_and(|v| v == "1")
+}
+
+/// Runs the test `test` of this binary again inside the lab (with `env` added), and checks that
+/// it passed there and that no network link of the lab is left on the host.
+pub fn run_in_lab(test: &str, env: &[(&str, &str)]) {
+    let _one = LAB.lock().unwrap_or_else(|e| e.into_inner());
+    // SAFETY: geteuid has no preconditions.
+    assert_eq!(
+        unsafe { libc::geteuid() },
+        0,
+        "the lab tests need root (CI runs them as root)"
+    );
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("repo root")
+        .to_path_buf();
+    let bins = Path::new(env!("CARGO_BIN_EXE_vboxsim-lab"))
+        .parent()
+        .expect("bin dir")
+        .to_path_buf();
+    let links_before = links();
+    let exe = std::env::current_exe().expect("test binary");
+    let mut cmd = Command::new(root.join("tests/lab/run"));
+    cmd.arg("--")
+        .arg(exe)
+        .args(["--exact", test, "--nocapture", "--test-threads=1"])
+        .env("VBOXSIM_BIN_DIR", &bins);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().expect("tests/lab/run starts");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    eprintln!("{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "inside the lab, {test} failed");
+    assert!(
+        stdout.contains("1 passed"),
+        "the inner test did not run: {stdout}"
+    );
+    assert_eq!(links_before, links(), "the lab left links behind");
+}
+
+fn links() -> String {
+    let out = Command::new("ip")
+        .args(["-o", "link"])
+        .output()
+        .expect("ip");
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string() + "\n")
+        .collect()
+}
