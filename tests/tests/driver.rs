@@ -31,31 +31,11 @@ struct Workspace {
 
 impl Workspace {
     fn new() -> Workspace {
-        let dir = tempfile::Builder::new()
-            .prefix("vboxsim-driver.")
-            .tempdir()
-            .expect("temp dir");
-        let key = dir.path().join("id_ed25519");
-        let st = Command::new("ssh-keygen")
-            .args(["-q", "-t", "ed25519", "-N", ""])
-            .arg("-f")
-            .arg(&key)
-            .status()
-            .expect("ssh-keygen");
-        assert!(st.success());
-        let public_key = std::fs::read_to_string(key.with_extension("pub")).expect("public key");
-        let iso = dir.path().join("boot2docker.iso");
-        let server = std::env::var("VBOXSIM_RELEASE_SERVER").expect("inside the lab");
-        let bytes = reqwest::blocking::get(format!(
-            "{server}/boot2docker/boot2docker/releases/download/v19.03.12/boot2docker.iso"
-        ))
-        .and_then(|r| r.bytes())
-        .expect("ISO download");
-        std::fs::write(&iso, bytes).expect("ISO written");
+        let s = common::scratch("vboxsim-driver.");
         Workspace {
-            dir,
-            public_key,
-            iso,
+            dir: s.dir,
+            public_key: s.public_key,
+            iso: s.iso,
         }
     }
 

@@ -38,30 +38,14 @@ struct Cluster {
 
 impl Cluster {
     async fn new() -> Cluster {
-        let dir = tempfile::Builder::new()
-            .prefix("vboxsim-swarm.")
-            .tempdir()
-            .expect("temp dir");
-        let key = dir.path().join("id_ed25519");
-        let st = Command::new("ssh-keygen")
-            .args(["-q", "-t", "ed25519", "-N", ""])
-            .arg("-f")
-            .arg(&key)
-            .status()
-            .expect("ssh-keygen");
-        assert!(st.success());
-        let public_key = std::fs::read_to_string(key.with_extension("pub")).expect("public key");
-        let server = std::env::var("VBOXSIM_RELEASE_SERVER").expect("inside the lab");
-        let iso = dir.path().join("boot2docker.iso");
-        let url =
-            format!("{server}/boot2docker/boot2docker/releases/download/v19.03.12/boot2docker.iso");
-        let bytes = tokio::task::spawn_blocking(move || {
-            reqwest::blocking::get(url).and_then(|r| r.bytes())
-        })
-        .await
-        .expect("join")
-        .expect("ISO download");
-        std::fs::write(&iso, bytes).expect("ISO written");
+        let common::Scratch {
+            dir,
+            key,
+            public_key,
+            iso,
+        } = tokio::task::spawn_blocking(|| common::scratch("vboxsim-swarm."))
+            .await
+            .expect("scratch folder");
         let vbm = VBoxManage::locate().expect("VBoxManage on PATH");
         let version = check_version(&vbm).await.expect("version");
         let net = ensure_hostonly_network(&vbm, &version, &NetworkRequest::default())

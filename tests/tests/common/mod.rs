@@ -4,6 +4,9 @@
 //! --exact <test>` ([`run_in_lab`]); inside, where [`inside_lab`] is true, it does the work.
 //! Needs root, as CI has.
 
+// Each test binary compiles this module and uses a part of it.
+#![allow(dead_code)]
+
 use std::path::Path;
 use std::process::Command;
 use std::sync::Mutex;
@@ -64,4 +67,43 @@ fn links() -> String {
         .lines()
         .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string() + "\n")
         .collect()
+}
+
+/// A scratch folder under /tmp holding an ed25519 key pair (`id_ed25519`) and the lab's
+/// boot2docker ISO (`boot2docker.iso`), as a user's machine folder would. Blocking.
+pub struct Scratch {
+    pub dir: tempfile::TempDir,
+    pub key: std::path::PathBuf,
+    pub public_key: String,
+    pub iso: std::path::PathBuf,
+}
+
+pub fn scratch(prefix: &str) -> Scratch {
+    let dir = tempfile::Builder::new()
+        .prefix(prefix)
+        .tempdir()
+        .expect("temp dir");
+    let key = dir.path().join("id_ed25519");
+    let st = Command::new("ssh-keygen")
+        .args(["-q", "-t", "ed25519", "-N", ""])
+        .arg("-f")
+        .arg(&key)
+        .status()
+        .expect("ssh-keygen");
+    assert!(st.success());
+    let public_key = std::fs::read_to_string(key.with_extension("pub")).expect("public key");
+    let server = std::env::var("VBOXSIM_RELEASE_SERVER").expect("inside the lab");
+    let url =
+        format!("{server}/boot2docker/boot2docker/releases/download/v19.03.12/boot2docker.iso");
+    let bytes = reqwest::blocking::get(url)
+        .and_then(|r| r.bytes())
+        .expect("ISO download");
+    let iso = dir.path().join("boot2docker.iso");
+    std::fs::write(&iso, bytes).expect("ISO written");
+    Scratch {
+        dir,
+        key,
+        public_key,
+        iso,
+    }
 }
