@@ -361,7 +361,7 @@ fn no_lease_knob_and_boot_delay() {
         VBoxManage hostonlyif ipconfig "$n" --ip 192.168.56.1
         VBoxManage dhcpserver add --ifname "$n" --ip 192.168.56.2 --netmask 255.255.255.0 --lowerip 192.168.56.100 --upperip 192.168.56.254 --enable
         VBoxManage modifyvm nolease --nic2 hostonly --hostonlyadapter2 "$n"
-        VBOXSIM_BOOT_MS=1500 VBOXSIM_NO_LEASE=1 VBoxManage startvm nolease --type headless >/dev/null
+        VBOXSIM_BOOT_MS=3000 VBOXSIM_NO_LEASE=1 VBoxManage startvm nolease --type headless >/dev/null
         echo "right after start: $(VBoxManage showvminfo nolease --machinereadable | grep '^VMState=') booted=$(grep -c 'Guest booted' "$W/nolease/Logs/VBox.log")"
         for _ in $(seq 1 100); do grep -q 'Guest booted' "$W/nolease/Logs/VBox.log" && break; sleep 0.1; done
         echo "after the delay: booted=$(grep -c 'Guest booted' "$W/nolease/Logs/VBox.log") ip=$(VBoxManage guestproperty get nolease /VirtualBox/GuestInfo/Net/1/V4/IP)"
