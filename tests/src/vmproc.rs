@@ -1007,7 +1007,7 @@ fn remove_cgroup_tree(dir: &Path) {
     }
 }
 
-/// Whether every VM process in this registry is gone (for the lab's clean-up).
+/// The VM processes of this registry still alive (for the lab's clean-up).
 pub fn running_sessions(reg: &Registry) -> Vec<u32> {
     reg.vms
         .iter()

@@ -264,14 +264,6 @@ pub fn which(tool: &str) -> Option<PathBuf> {
         .find(|p| p.is_file())
 }
 
-/// Appends a line to a log file, ignoring errors (lab diagnostics only).
-pub fn note(path: &Path, line: &str) {
-    use std::io::Write;
-    if let Ok(mut f) = OpenOptions::new().create(true).append(true).open(path) {
-        let _ = writeln!(f, "{line}");
-    }
-}
-
 /// Spawns a server process with its output in `log`.
 pub fn spawn_logged(cmd: &mut Command, log: &Path) -> Result<Child> {
     let f = File::create(log)?;
