@@ -52,7 +52,9 @@ impl Box {
             .expect("VBoxManage runs");
         if let Some(data) = stdin {
             let mut pipe = child.stdin.take().expect("stdin");
-            pipe.write_all(data).expect("write stdin");
+            // VBoxManage may refuse the call before reading its input (an odd size): then
+            // the pipe is closed, and its exit status and stderr tell what happened.
+            let _ = pipe.write_all(data);
         }
         child.wait_with_output().expect("VBoxManage finishes")
     }

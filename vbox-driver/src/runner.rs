@@ -174,13 +174,17 @@ impl VBoxManage {
             source,
         })?;
         if let (Some(data), Some(mut stdin)) = (input, child.stdin.take()) {
-            stdin
-                .write_all(data)
-                .await
-                .map_err(|source| VBoxManageError::Spawn {
-                    command: command.clone(),
-                    source,
-                })?;
+            // VBoxManage may refuse the call before reading its input; its exit status and
+            // stderr then say why, so a closed pipe is not the error to report.
+            match stdin.write_all(data).await {
+                Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+                    return Err(VBoxManageError::Spawn {
+                        command: command.clone(),
+                        source: e,
+                    });
+                }
+                _ => {}
+            }
         }
         let output = match tokio::time::timeout(self.timeout, child.wait_with_output()).await {
             Ok(Ok(o)) => o,
