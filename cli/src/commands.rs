@@ -13,7 +13,7 @@ use swarm_bootstrap::swarm::{Role, SwarmMember, form_swarm};
 use swarm_bootstrap::tls::ClusterCa;
 use swarm_bootstrap::verify::{probe_ports, wait_for_stack};
 use vbox_driver::driver::{Driver, MachineState, NodeSpec};
-use vbox_driver::hostonly::{HostOnlyNetwork, NetworkRequest, ensure_hostonly_network};
+use vbox_driver::hostonly::{DhcpRange, HostOnlyNetwork, NetworkRequest, ensure_hostonly_network};
 use vbox_driver::runner::VBoxManage;
 use vbox_driver::virtualbox::{VirtualBoxDriver, check_version};
 
@@ -76,6 +76,16 @@ fn driver_for(
     VirtualBoxDriver::new(vbm, version, network, dir.machines()).with_ssh_key(dir.key())
 }
 
+/// The host-only network a cluster's record names.
+fn recorded_network(record: &ClusterRecord) -> Option<HostOnlyNetwork> {
+    let host = record.network.parse().ok()?;
+    Some(HostOnlyNetwork {
+        interface: record.interface.clone(),
+        host,
+        dhcp: DhcpRange::for_network(host),
+    })
+}
+
 /// The driver of an existing cluster, from its record.
 async fn existing(
     file: &Path,
@@ -89,19 +99,14 @@ async fn existing(
         )
     })?;
     let (vbm, version) = virtualbox().await?;
-    let network = HostOnlyNetwork {
-        interface: record.interface.clone(),
-        host: record.network.parse().map_err(|_| {
-            miette!(
-                "{}: the recorded network '{}' is not valid",
-                dir.root.display(),
-                record.network
-            )
-        })?,
-        dhcp: vbox_driver::hostonly::DhcpRange::for_network(
-            record.network.parse().map_err(|_| miette!("bad network"))?,
-        ),
-    };
+    let network = recorded_network(&record).ok_or_else(|| {
+        miette!(
+            help = "run `vswarm up` again to record it",
+            "{}: the recorded network '{}' is not valid",
+            dir.root.display(),
+            record.network
+        )
+    })?;
     let driver = driver_for(vbm, version, network, &dir);
     Ok((cluster, dir, record, driver))
 }
@@ -449,16 +454,15 @@ pub async fn down(file: &Path) -> Result<()> {
     let (cluster, dir) = load(file)?;
     let (vbm, version) = virtualbox().await?;
     let record = dir.read_record().into_diagnostic()?.unwrap_or_default();
-    let network = HostOnlyNetwork {
-        interface: record.interface.clone(),
-        host: record
-            .network
-            .parse()
-            .unwrap_or_else(|_| "192.168.56.1/24".parse().unwrap_or_default()),
-        dhcp: vbox_driver::hostonly::DhcpRange::for_network(
-            "192.168.56.1/24".parse().unwrap_or_default(),
-        ),
-    };
+    // Removing VMs does not use the network; a cluster never brought up has none recorded.
+    let network = recorded_network(&record).unwrap_or_else(|| {
+        let host = "192.168.56.1/24".parse().unwrap_or_default();
+        HostOnlyNetwork {
+            interface: String::new(),
+            host,
+            dhcp: DhcpRange::for_network(host),
+        }
+    });
     let driver = driver_for(vbm, version, network, &dir);
     let results =
         futures::future::join_all(cluster.nodes.iter().map(|n| driver.remove(&n.name))).await;
