@@ -122,7 +122,7 @@ fn three_nodes_concurrently_within_the_call_budget() {
             "VirtualBox 7.0 without networks.conf: the first allowed /24"
         );
         let network_calls = calls(&log).len();
-        let driver = VirtualBoxDriver::new(vbm.clone(), version, net, ws.machines());
+        let driver = VirtualBoxDriver::new(vbm.clone(), net, ws.machines());
 
         // One node alone, then three at once: the time of one (ratio reported).
         let t = Instant::now();
@@ -347,7 +347,7 @@ fn each_failing_call_gives_a_clear_error_and_a_rerun_completes() {
                 let net = ensure_hostonly_network(&vbm, &version, &NetworkRequest::default())
                     .await
                     .map_err(|e| e.to_string())?;
-                let d = VirtualBoxDriver::new(vbm.clone(), version.clone(), net, ws.machines());
+                let d = VirtualBoxDriver::new(vbm.clone(), net, ws.machines());
                 d.create(&ws.spec("flaky"))
                     .await
                     .map_err(|e| e.to_string())?;
@@ -370,7 +370,7 @@ fn each_failing_call_gives_a_clear_error_and_a_rerun_completes() {
             let net = ensure_hostonly_network(&base, &version, &NetworkRequest::default())
                 .await
                 .expect("network");
-            let d = VirtualBoxDriver::new(base.clone(), version.clone(), net, ws.machines());
+            let d = VirtualBoxDriver::new(base.clone(), net, ws.machines());
             up(&d, &ws.spec("flaky")).await;
             d.remove("flaky").await.expect("remove");
             assert_eq!(
@@ -428,8 +428,7 @@ fn without_guest_additions_the_ip_comes_over_ssh_or_a_clear_timeout() {
         let net = ensure_hostonly_network(&vbm, &version, &NetworkRequest::default())
             .await
             .expect("network");
-        let mut plain =
-            VirtualBoxDriver::new(vbm.clone(), version.clone(), net.clone(), ws.machines());
+        let mut plain = VirtualBoxDriver::new(vbm.clone(), net.clone(), ws.machines());
         plain.ip_timeout = std::time::Duration::from_secs(3);
         plain.create(&ws.spec("noga")).await.expect("create");
         plain.start("noga").await.expect("start");
@@ -444,7 +443,7 @@ fn without_guest_additions_the_ip_comes_over_ssh_or_a_clear_timeout() {
             "{text}"
         );
         assert!(text.contains("guest additions"), "{text}");
-        let with_key = VirtualBoxDriver::new(vbm.clone(), version, net, ws.machines())
+        let with_key = VirtualBoxDriver::new(vbm.clone(), net, ws.machines())
             .with_ssh_key(ws.dir.path().join("id_ed25519"));
         let ip = with_key.ip("noga").await.expect("ip over SSH");
         let ep = with_key.ssh_endpoint("noga").await.expect("endpoint");

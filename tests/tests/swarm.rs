@@ -52,7 +52,7 @@ impl Cluster {
             .await
             .expect("network");
         let gateway = IpAddr::V4(net.host.addr());
-        let driver = VirtualBoxDriver::new(vbm.clone(), version, net, dir.path().join("machines"));
+        let driver = VirtualBoxDriver::new(vbm.clone(), net, dir.path().join("machines"));
         Cluster {
             dir,
             key,

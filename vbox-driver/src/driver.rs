@@ -35,6 +35,28 @@ pub enum MachineState {
     Error,
 }
 
+impl MachineState {
+    /// The word `vswarm ls` shows.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            MachineState::Running => "running",
+            MachineState::Paused => "paused",
+            MachineState::Saved => "saved",
+            MachineState::Stopped => "stopped",
+            MachineState::Starting => "starting",
+            MachineState::Stopping => "stopping",
+            MachineState::Missing => "missing",
+            MachineState::Error => "error",
+        }
+    }
+}
+
+impl std::fmt::Display for MachineState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// Where to reach a node over SSH.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SshEndpoint {
@@ -43,12 +65,46 @@ pub struct SshEndpoint {
     pub user: String,
 }
 
+/// What [`Driver::create`] found and did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Created {
+    /// The machine did not exist: it is new (so is its SSH host key).
+    New,
+    /// It existed; what it lacked of the spec was applied.
+    Completed,
+    /// It existed as the spec says.
+    Unchanged,
+}
+
+/// A step of [`Driver::bring_up`], for progress.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UpStep {
+    /// Registering a new machine and writing its disk.
+    Creating,
+    /// Applying settings an existing machine lacks.
+    Configuring,
+    /// Powering it on.
+    Starting,
+    /// Waiting for the address the host reaches it at.
+    WaitingForIp,
+}
+
+/// A node that is up: how it got there and where to reach it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NodeUp {
+    pub created: Created,
+    /// It was powered on by this call (it was not running).
+    pub started: bool,
+    pub ip: Ipv4Addr,
+    pub ssh: SshEndpoint,
+}
+
 /// A provider of machines.
 pub trait Driver {
     type Error: std::error::Error + Send + Sync + 'static;
 
     /// Creates the node (or reconciles an existing one with `spec`); does not start it.
-    fn create(&self, spec: &NodeSpec) -> impl Future<Output = Result<(), Self::Error>> + Send;
+    fn create(&self, spec: &NodeSpec) -> impl Future<Output = Result<Created, Self::Error>> + Send;
     fn start(&self, name: &str) -> impl Future<Output = Result<(), Self::Error>> + Send;
     /// Asks the guest to shut down, and powers it off if it has not within the driver's limit.
     fn stop(&self, name: &str) -> impl Future<Output = Result<(), Self::Error>> + Send;
@@ -63,4 +119,35 @@ pub trait Driver {
         &self,
         name: &str,
     ) -> impl Future<Output = Result<SshEndpoint, Self::Error>> + Send;
+
+    /// Creates (or completes) the node, starts it and waits for its address: what `vswarm up`
+    /// does per node. `step` hears each step as it begins. Providers override it to spend
+    /// fewer calls than the composition of the methods above.
+    fn bring_up(
+        &self,
+        spec: &NodeSpec,
+        step: &(dyn Fn(UpStep) + Send + Sync),
+    ) -> impl Future<Output = Result<NodeUp, Self::Error>> + Send
+    where
+        Self: Sync,
+    {
+        async move {
+            step(UpStep::Configuring);
+            let created = self.create(spec).await?;
+            let started = self.state(&spec.name).await? != MachineState::Running;
+            if started {
+                step(UpStep::Starting);
+                self.start(&spec.name).await?;
+            }
+            step(UpStep::WaitingForIp);
+            let ip = self.ip(&spec.name).await?;
+            let ssh = self.ssh_endpoint(&spec.name).await?;
+            Ok(NodeUp {
+                created,
+                started,
+                ip,
+                ssh,
+            })
+        }
+    }
 }

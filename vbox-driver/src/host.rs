@@ -59,6 +59,38 @@ pub fn linux_module_problems(proc_modules: &str, vboxnetctl_exists: bool) -> Vec
     problems
 }
 
+/// Problems visible in VirtualBox's device files alone, for kernels that list no modules (no
+/// `/proc/modules`: drivers built in): `vboxdrv` makes `/dev/vboxdrv`, `vboxnetadp`
+/// `/dev/vboxnetctl`.
+pub fn linux_device_problems(vboxdrv_exists: bool, vboxnetctl_exists: bool) -> Vec<HostProblem> {
+    let mut problems = Vec::new();
+    if !vboxdrv_exists {
+        problems.push(HostProblem {
+            what: "/dev/vboxdrv is missing: the kernel driver vboxdrv is not there, so VirtualBox cannot start any VM".into(),
+            fix: "sudo /sbin/vboxconfig   (or reinstall VirtualBox's kernel modules package)".into(),
+            blocking: true,
+        });
+    }
+    if !vboxnetctl_exists {
+        problems.push(HostProblem {
+            what: "/dev/vboxnetctl is missing: the kernel driver vboxnetadp is not there, so host-only adapters cannot be created".into(),
+            fix: "sudo modprobe vboxnetadp   (or sudo /sbin/vboxconfig)".into(),
+            blocking: true,
+        });
+    }
+    problems
+}
+
+/// The kernel side of VirtualBox on Linux: the modules in `/proc/modules` when the kernel
+/// lists them, else the device files they make.
+pub fn linux_kernel_problems() -> Vec<HostProblem> {
+    let vboxnetctl = Path::new("/dev/vboxnetctl").exists();
+    match std::fs::read_to_string("/proc/modules") {
+        Ok(modules) => linux_module_problems(&modules, vboxnetctl),
+        Err(_) => linux_device_problems(Path::new("/dev/vboxdrv").exists(), vboxnetctl),
+    }
+}
+
 /// VirtualBox's Linux wrapper prints warnings on stdout before the version line.
 pub fn wrapper_warnings(version_stdout: &str) -> Vec<HostProblem> {
     let text = version_stdout;
@@ -86,11 +118,7 @@ pub fn hardware_virtualization(cpuinfo: &str) -> Option<bool> {
 pub fn check_host(version_stdout: &str) -> Vec<HostProblem> {
     let mut problems = wrapper_warnings(version_stdout);
     if cfg!(target_os = "linux") {
-        let modules = std::fs::read_to_string("/proc/modules").unwrap_or_default();
-        problems.extend(linux_module_problems(
-            &modules,
-            Path::new("/dev/vboxnetctl").exists(),
-        ));
+        problems.extend(linux_kernel_problems());
         let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
         if hardware_virtualization(&cpuinfo) == Some(false) {
             problems.push(HostProblem {
@@ -128,6 +156,16 @@ mod tests {
         let p = linux_module_problems(LOADED, false);
         assert_eq!(p.len(), 1);
         assert!(p[0].what.contains("/dev/vboxnetctl"));
+    }
+
+    #[test]
+    fn without_a_module_list_the_device_files_tell() {
+        assert!(linux_device_problems(true, true).is_empty());
+        let p = linux_device_problems(false, true);
+        assert_eq!(p.len(), 1);
+        assert!(p[0].what.contains("/dev/vboxdrv") && p[0].blocking);
+        let p = linux_device_problems(true, false);
+        assert!(p[0].what.contains("/dev/vboxnetctl") && p[0].fix.contains("vboxnetadp"));
     }
 
     #[test]

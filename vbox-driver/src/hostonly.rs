@@ -70,6 +70,9 @@ pub struct NetworkRequest {
     pub networks_conf: Option<PathBuf>,
     /// Whether to fix a DOWN or bare kernel interface (needs CAP_NET_ADMIN). None: when root.
     pub fix_link: Option<bool>,
+    /// An interface this cluster made earlier: reused (and reconfigured if needed) rather than
+    /// creating another.
+    pub owned_interface: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -157,7 +160,8 @@ impl AllowedRanges {
         }
     }
 
-    fn describe(&self) -> String {
+    /// The ranges as text, `any network` when unrestricted.
+    pub fn describe(&self) -> String {
         match &self.0 {
             None => "any network".into(),
             Some(r) if r.is_empty() => "no network".into(),
@@ -336,15 +340,214 @@ fn overlaps(a: Ipv4Net, b: Ipv4Net) -> bool {
     a.contains(&b.network()) || b.contains(&a.network())
 }
 
-/// A host-only interface's recorded network.
-fn interface_net(h: &HostOnlyInterface) -> Option<Ipv4Net> {
+/// A host-only interface's network as VirtualBox records it.
+pub fn interface_net(h: &HostOnlyInterface) -> Option<Ipv4Net> {
     let ip = h.ipv4?;
     let mask = h.netmask?;
     Ipv4Net::with_netmask(ip, mask).ok()
 }
 
-/// Sets up the cluster's host-only network. Calls are serialized within the process: run it
-/// once per cluster, before any node is created.
+/// VirtualBox's host-only interfaces and DHCP servers as they are now.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HostOnlySurvey {
+    pub interfaces: Vec<HostOnlyInterface>,
+    pub dhcp_servers: Vec<parse::DhcpServer>,
+}
+
+/// Reads the host-only interfaces and the DHCP servers (two read-only calls, run together).
+pub async fn survey_hostonly(vbm: &VBoxManage) -> Result<HostOnlySurvey, NetworkError> {
+    let (interfaces, servers) = tokio::join!(list_hostonlyifs(vbm), list_dhcp_servers(vbm));
+    Ok(HostOnlySurvey {
+        interfaces: interfaces?,
+        dhcp_servers: servers?,
+    })
+}
+
+/// What the interface of the cluster's network needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum InterfaceAction {
+    /// It exists with the network's address: nothing to do.
+    Keep(String),
+    /// It exists but VirtualBox records another address: `hostonlyif ipconfig`.
+    Configure(String),
+    /// None fits: `hostonlyif create`, then `ipconfig`.
+    Create,
+}
+
+/// What the interface's DHCP server needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DhcpAction {
+    Keep,
+    Modify,
+    Add,
+}
+
+/// What setting up a cluster's network will do, decided without changing anything: the
+/// network, and the VirtualBox calls that make it so (none when it is as it should be).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NetworkPlan {
+    pub net: Ipv4Net,
+    pub interface: InterfaceAction,
+    pub dhcp: DhcpAction,
+    pub range: DhcpRange,
+}
+
+impl NetworkPlan {
+    /// No VirtualBox call changes anything (the kernel link may still need fixing).
+    pub fn changes_nothing(&self) -> bool {
+        matches!(self.interface, InterfaceAction::Keep(_)) && self.dhcp == DhcpAction::Keep
+    }
+}
+
+/// The network after [`apply_network_plan`], and what this run created.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AppliedNetwork {
+    pub network: HostOnlyNetwork,
+    /// `hostonlyif create` made the interface in this run.
+    pub created_interface: bool,
+    /// `dhcpserver add` made the DHCP server in this run (or VirtualBox made it with the
+    /// interface).
+    pub created_dhcp: bool,
+    /// The kernel interface was brought up or given its address.
+    pub fixed_link: bool,
+}
+
+/// Decides the cluster's network from a survey: the requested (or owned, or first free allowed)
+/// network, the interface that carries it, and its DHCP server. Reads networks.conf and the
+/// host's addresses; calls nothing.
+pub fn plan_hostonly_network(
+    version: &VBoxVersion,
+    request: &NetworkRequest,
+    survey: &HostOnlySurvey,
+) -> Result<NetworkPlan, NetworkError> {
+    let conf = request
+        .networks_conf
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(NETWORKS_CONF));
+    let allowed = AllowedRanges::read(version, &conf);
+    let host = host_addresses();
+    let owned = request
+        .owned_interface
+        .as_deref()
+        .and_then(|name| survey.interfaces.iter().find(|h| h.name == name));
+    // The network an interface of ours already carries stays the cluster's, while allowed.
+    let kept = owned
+        .and_then(interface_net)
+        .filter(|net| request.cidr.is_none() && allowed.allows(*net));
+    let net = match kept {
+        Some(net) => net,
+        None => choose_network(
+            request.cidr.as_deref(),
+            &allowed,
+            version,
+            &conf,
+            &host,
+            &survey.interfaces,
+        )?,
+    };
+    let interface = match survey
+        .interfaces
+        .iter()
+        .find(|h| interface_net(h) == Some(net))
+    {
+        Some(h) => InterfaceAction::Keep(h.name.clone()),
+        None => match owned {
+            Some(h) => InterfaceAction::Configure(h.name.clone()),
+            None => InterfaceAction::Create,
+        },
+    };
+    let range = DhcpRange::for_network(net);
+    let dhcp = match &interface {
+        InterfaceAction::Create => DhcpAction::Add,
+        InterfaceAction::Keep(name) | InterfaceAction::Configure(name) => {
+            match survey
+                .dhcp_servers
+                .iter()
+                .find(|s| s.network_name == dhcp_network_name(name))
+            {
+                Some(s) if same_dhcp(s, range, net) => DhcpAction::Keep,
+                Some(_) => DhcpAction::Modify,
+                None => DhcpAction::Add,
+            }
+        }
+    };
+    Ok(NetworkPlan {
+        net,
+        interface,
+        dhcp,
+        range,
+    })
+}
+
+/// Carries out a plan: creates or configures the interface and its DHCP server as decided,
+/// then checks (and on Linux, as root, fixes) the kernel interface. A plan that changes nothing
+/// makes no VirtualBox call.
+pub async fn apply_network_plan(
+    vbm: &VBoxManage,
+    plan: &NetworkPlan,
+    survey: &HostOnlySurvey,
+    fix_link: Option<bool>,
+) -> Result<AppliedNetwork, NetworkError> {
+    let net = plan.net;
+    let (interface, created_interface) = match &plan.interface {
+        InterfaceAction::Keep(name) => (name.clone(), false),
+        InterfaceAction::Configure(name) => {
+            ipconfig(vbm, name, net).await?;
+            (name.clone(), false)
+        }
+        InterfaceAction::Create => {
+            let name = create_interface(vbm, &survey.interfaces).await?;
+            ipconfig(vbm, &name, net).await?;
+            (name, true)
+        }
+    };
+    let created_dhcp = match plan.dhcp {
+        DhcpAction::Keep => false,
+        DhcpAction::Modify => {
+            dhcp_server(vbm, "modify", &interface, net, plan.range).await?;
+            false
+        }
+        // A new interface may come with a server VirtualBox made for it: it is ours all the same.
+        DhcpAction::Add if created_interface => {
+            let servers = list_dhcp_servers(vbm).await?;
+            let verb = match servers
+                .iter()
+                .find(|s| s.network_name == dhcp_network_name(&interface))
+            {
+                Some(s) if same_dhcp(s, plan.range, net) => None,
+                Some(_) => Some("modify"),
+                None => Some("add"),
+            };
+            if let Some(verb) = verb {
+                dhcp_server(vbm, verb, &interface, net, plan.range).await?;
+            }
+            true
+        }
+        DhcpAction::Add => {
+            dhcp_server(vbm, "add", &interface, net, plan.range).await?;
+            true
+        }
+    };
+    let mut fixed_link = false;
+    if cfg!(target_os = "linux") {
+        let fix = fix_link.unwrap_or_else(is_root);
+        fixed_link = ensure_link_up(&interface, net, fix).await?;
+    }
+    tracing::info!(interface = %interface, network = %net, created_interface, created_dhcp, "host-only network ready");
+    Ok(AppliedNetwork {
+        network: HostOnlyNetwork {
+            interface,
+            host: net,
+            dhcp: plan.range,
+        },
+        created_interface,
+        created_dhcp,
+        fixed_link,
+    })
+}
+
+/// Sets up the cluster's host-only network: survey, plan, apply. Calls are serialized within
+/// the process: run it once per cluster, before any node is created.
 pub async fn ensure_hostonly_network(
     vbm: &VBoxManage,
     version: &VBoxVersion,
@@ -352,61 +555,92 @@ pub async fn ensure_hostonly_network(
 ) -> Result<HostOnlyNetwork, NetworkError> {
     static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
     let _one_at_a_time = SERIAL.lock().await;
+    let survey = survey_hostonly(vbm).await?;
+    let plan = plan_hostonly_network(version, request, &survey)?;
+    Ok(apply_network_plan(vbm, &plan, &survey, request.fix_link)
+        .await?
+        .network)
+}
 
-    let conf = request
-        .networks_conf
-        .clone()
-        .unwrap_or_else(|| PathBuf::from(NETWORKS_CONF));
-    let allowed = AllowedRanges::read(version, &conf);
-    let listed = list_hostonlyifs(vbm).await?;
-    let host = host_addresses();
-    let net = choose_network(
-        request.cidr.as_deref(),
-        &allowed,
-        version,
-        &conf,
-        &host,
-        &listed,
-    )?;
-
-    let interface = match listed.iter().find(|h| interface_net(h) == Some(net)) {
-        Some(h) => h.name.clone(),
-        None => create_interface(vbm, &listed).await?,
-    };
-    // Configure even a matching interface: on Linux the record can match while the kernel
-    // interface is bare (the seed's failure), and ipconfig is what makes VBoxNetAdpCtl act.
-    let mask = net.netmask().to_string();
-    let ip = net.addr().to_string();
-    vbm.run(&[
-        "hostonlyif",
-        "ipconfig",
-        &interface,
-        "--ip",
-        &ip,
-        "--netmask",
-        &mask,
-    ])
-    .await?;
-
-    let dhcp = DhcpRange::for_network(net);
-    ensure_dhcp_server(vbm, &interface, net, dhcp).await?;
-    remove_orphan_dhcp_servers(vbm, &listed, &interface).await?;
-
-    if cfg!(target_os = "linux") {
-        let fix = request.fix_link.unwrap_or_else(is_root);
-        ensure_link_up(&interface, net, fix).await?;
+/// Removes what vswarm made of a network: the DHCP server (when `dhcp`) and the interface (when
+/// `interface`). Either being gone already is not an error.
+pub async fn remove_hostonly_network(
+    vbm: &VBoxManage,
+    name: &str,
+    dhcp: bool,
+    interface: bool,
+) -> Result<(), NetworkError> {
+    if dhcp {
+        let netname = dhcp_network_name(name);
+        match vbm
+            .run(&["dhcpserver", "remove", "--netname", &netname])
+            .await
+        {
+            Ok(_) => tracing::info!(network = %netname, "removed the DHCP server"),
+            Err(e) if is_missing(&e) => {}
+            Err(e) => return Err(e.into()),
+        }
     }
-    tracing::info!(interface = %interface, network = %net, "host-only network ready");
-    Ok(HostOnlyNetwork {
-        interface,
-        host: net,
-        dhcp,
-    })
+    if interface {
+        match vbm.run(&["hostonlyif", "remove", name]).await {
+            Ok(_) => tracing::info!(interface = name, "removed the host-only interface"),
+            Err(e) if is_missing(&e) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(())
+}
+
+/// VirtualBox's words for a DHCP server or interface that does not exist.
+fn is_missing(e: &VBoxManageError) -> bool {
+    let text = e.stderr();
+    e.is_not_found()
+        || text.contains("DHCP server does not exist")
+        || text.contains("could not be found")
+        || text.contains("Could not find")
+}
+
+/// The VMs (by name) whose adapters are attached to the host-only interface `name`: one
+/// `list vms` and one `showvminfo` per VM, run together.
+pub async fn vms_on_hostonly(vbm: &VBoxManage, name: &str) -> Result<Vec<String>, NetworkError> {
+    let out = vbm.run(&["list", "vms"]).await?;
+    let vms = parse::parse_list_vms(&out.stdout);
+    let infos = futures::future::join_all(vms.iter().map(|vm| async move {
+        let out = vbm
+            .run(&["showvminfo", &vm.uuid, "--machinereadable"])
+            .await;
+        (vm.name.clone(), out)
+    }))
+    .await;
+    let mut using = Vec::new();
+    for (vm, out) in infos {
+        let Ok(out) = out else { continue };
+        let Ok(info) = parse::parse_showvminfo(&out.stdout) else {
+            continue;
+        };
+        if (1..=8).any(|slot| {
+            info.nic(slot)
+                .is_some_and(|n| n.hostonly_adapter.as_deref() == Some(name))
+        }) {
+            using.push(vm);
+        }
+    }
+    Ok(using)
 }
 
 async fn list_hostonlyifs(vbm: &VBoxManage) -> Result<Vec<HostOnlyInterface>, NetworkError> {
     let out = vbm.run(&["list", "hostonlyifs"]).await?;
     parse::parse_hostonlyifs(&out.stdout).map_err(|e| NetworkError::Parse(e.to_string()))
+}
+
+async fn list_dhcp_servers(vbm: &VBoxManage) -> Result<Vec<parse::DhcpServer>, NetworkError> {
+    let out = vbm.run(&["list", "dhcpservers"]).await?;
+    parse::parse_dhcpservers(&out.stdout).map_err(|e| NetworkError::Parse(e.to_string()))
+}
+
+/// `HostInterfaceNetworking-<interface>`: the network name VirtualBox keys DHCP servers by.
+pub fn dhcp_network_name(interface: &str) -> String {
+    format!("HostInterfaceNetworking-{interface}")
 }
 
 /// `hostonlyif create`, surviving VirtualBox's bug where the interface is created but the
@@ -438,23 +672,40 @@ async fn create_interface(
     }
 }
 
-async fn ensure_dhcp_server(
+async fn ipconfig(vbm: &VBoxManage, interface: &str, net: Ipv4Net) -> Result<(), NetworkError> {
+    let mask = net.netmask().to_string();
+    let ip = net.addr().to_string();
+    vbm.run(&[
+        "hostonlyif",
+        "ipconfig",
+        interface,
+        "--ip",
+        &ip,
+        "--netmask",
+        &mask,
+    ])
+    .await?;
+    Ok(())
+}
+
+/// `dhcpserver add|modify` for the interface's network with the range of `net`.
+async fn dhcp_server(
     vbm: &VBoxManage,
+    verb: &str,
     interface: &str,
     net: Ipv4Net,
     d: DhcpRange,
 ) -> Result<(), NetworkError> {
-    let network = format!("HostInterfaceNetworking-{interface}");
-    let out = vbm.run(&["list", "dhcpservers"]).await?;
-    let servers =
-        parse::parse_dhcpservers(&out.stdout).map_err(|e| NetworkError::Parse(e.to_string()))?;
+    let network = dhcp_network_name(interface);
     let (server, lower, upper, mask) = (
         d.server.to_string(),
         d.lower.to_string(),
         d.upper.to_string(),
         net.netmask().to_string(),
     );
-    let settings = [
+    vbm.run(&[
+        "dhcpserver",
+        verb,
         "--netname",
         &network,
         "--ip",
@@ -466,20 +717,9 @@ async fn ensure_dhcp_server(
         "--upperip",
         &upper,
         "--enable",
-    ];
-    match servers.iter().find(|s| s.network_name == network) {
-        Some(s) if same_dhcp(s, d, net) => Ok(()),
-        Some(_) => {
-            vbm.run(&[&["dhcpserver", "modify"][..], &settings].concat())
-                .await?;
-            Ok(())
-        }
-        None => {
-            vbm.run(&[&["dhcpserver", "add"][..], &settings].concat())
-                .await?;
-            Ok(())
-        }
-    }
+    ])
+    .await?;
+    Ok(())
 }
 
 fn same_dhcp(s: &parse::DhcpServer, d: DhcpRange, net: Ipv4Net) -> bool {
@@ -488,28 +728,6 @@ fn same_dhcp(s: &parse::DhcpServer, d: DhcpRange, net: Ipv4Net) -> bool {
         && s.lower_ip == Some(d.lower)
         && s.upper_ip == Some(d.upper)
         && s.netmask == Some(net.netmask())
-}
-
-/// DHCP servers of host-only interfaces that no longer exist, as docker-machine removed them.
-async fn remove_orphan_dhcp_servers(
-    vbm: &VBoxManage,
-    listed: &[HostOnlyInterface],
-    ours: &str,
-) -> Result<(), NetworkError> {
-    let out = vbm.run(&["list", "dhcpservers"]).await?;
-    let servers =
-        parse::parse_dhcpservers(&out.stdout).map_err(|e| NetworkError::Parse(e.to_string()))?;
-    for s in servers {
-        let Some(name) = s.network_name.strip_prefix("HostInterfaceNetworking-") else {
-            continue;
-        };
-        if name != ours && !listed.iter().any(|h| h.name == name) {
-            tracing::info!(network = %s.network_name, "removing an orphan DHCP server");
-            vbm.run(&["dhcpserver", "remove", "--netname", &s.network_name])
-                .await?;
-        }
-    }
-    Ok(())
 }
 
 /// Whether this process runs as root (and so may configure interfaces).
@@ -539,16 +757,22 @@ pub fn link_state(interface: &str) -> Option<LinkState> {
     })
 }
 
+/// Brings the kernel interface up with `net` (the vboxnet0 fix), as root; true when it had to.
+pub async fn fix_link(interface: &str, net: Ipv4Net) -> Result<bool, NetworkError> {
+    ensure_link_up(interface, net, true).await
+}
+
 /// The vboxnet0 fix: the kernel interface must be UP and carry the address. As root it is
-/// fixed through netlink; otherwise the error names the two commands to run.
-async fn ensure_link_up(interface: &str, net: Ipv4Net, fix: bool) -> Result<(), NetworkError> {
+/// fixed through netlink; otherwise the error names the two commands to run. True when it was
+/// fixed.
+async fn ensure_link_up(interface: &str, net: Ipv4Net, fix: bool) -> Result<bool, NetworkError> {
     let Some(state) = link_state(interface) else {
         // No kernel interface of that name (not Linux's vboxnet naming): nothing to check.
-        return Ok(());
+        return Ok(false);
     };
     let has_addr = state.addresses.contains(&net);
     if state.up && has_addr {
-        return Ok(());
+        return Ok(false);
     }
     let what = match (state.up, has_addr) {
         (false, false) => "DOWN and has no address",
@@ -575,7 +799,7 @@ async fn ensure_link_up(interface: &str, net: Ipv4Net, fix: bool) -> Result<(), 
             detail,
         })?;
     match link_state(interface) {
-        Some(s) if s.up && s.addresses.contains(&net) => Ok(()),
+        Some(s) if s.up && s.addresses.contains(&net) => Ok(true),
         _ => Err(NetworkError::LinkFix {
             interface: interface.to_string(),
             cidr: net,

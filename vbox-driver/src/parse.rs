@@ -1131,6 +1131,73 @@ pub fn parse_created_hostonlyif(stdout: &str) -> Option<String> {
     looks_like_a_name.then(|| name.to_string())
 }
 
+// ------------------------------------------------------------------------------------------------
+// list vms, list runningvms
+// ------------------------------------------------------------------------------------------------
+
+/// One line of `VBoxManage list vms` or `list runningvms`: `"node-01" {0f3c2c1a-...}`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListedVm {
+    /// `<inaccessible>` for a VM whose settings cannot be read.
+    pub name: String,
+    pub uuid: String,
+}
+
+/// Parses `VBoxManage list vms` / `list runningvms`. The name is everything between the first
+/// quote and the quote before the last ` {`, so names holding quotes or braces survive; lines of
+/// another shape (wrapper warnings) are skipped.
+pub fn parse_list_vms(stdout: &str) -> Vec<ListedVm> {
+    numbered_lines(stdout)
+        .filter_map(|(_, line)| {
+            let line = line.trim_end();
+            let (head, uuid) = line.rsplit_once(" {")?;
+            let uuid = uuid.strip_suffix('}')?;
+            let name = head.strip_prefix('"')?.strip_suffix('"')?;
+            Some(ListedVm {
+                name: name.to_string(),
+                uuid: uuid.to_string(),
+            })
+        })
+        .collect()
+}
+
+// ------------------------------------------------------------------------------------------------
+// list hostinfo
+// ------------------------------------------------------------------------------------------------
+
+/// What `VBoxManage list hostinfo` says about the host, where it says it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HostInfo {
+    /// `Processor online count`.
+    pub processors_online: Option<u32>,
+    /// `Processor supports HW virtualization: yes|no` (VT-x or AMD-V).
+    pub hw_virtualization: Option<bool>,
+    /// `Memory size: N MByte`.
+    pub memory_mb: Option<u64>,
+    /// `Operating system`.
+    pub os: Option<String>,
+}
+
+/// Parses `VBoxManage list hostinfo`: `Key: value` lines, read by key; unknown lines skipped.
+pub fn parse_hostinfo(stdout: &str) -> HostInfo {
+    let mut info = HostInfo::default();
+    for (_, line) in numbered_lines(stdout) {
+        let Some((key, value)) = line.split_once(':') else {
+            continue;
+        };
+        let value = value.trim();
+        let number = || value.split_whitespace().next().and_then(|n| n.parse().ok());
+        match key.trim() {
+            "Processor online count" => info.processors_online = number(),
+            "Processor supports HW virtualization" => info.hw_virtualization = yes_no(value),
+            "Memory size" => info.memory_mb = number().map(u64::from),
+            "Operating system" => info.os = Some(value.to_string()),
+            _ => {}
+        }
+    }
+    info
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -3091,5 +3158,27 @@ recording_started="off"
             let info = parse_showvminfo(&text);
             prop_assert_eq!(info.map(|i| i.values), Ok(want), "{}", text);
         }
+    }
+
+    #[test]
+    fn list_vms_lines_are_read_with_odd_names() {
+        let out = "\"Ubuntu\" {2e16b1fc-675d-4a7a-a9a1-e89a8bde7874}\n\"a \\\"quoted\\\" {x}\" {def44546-e3da-4902-8d15-b91c99c80cbc}\nWARNING: noise\n";
+        let vms = parse_list_vms(out);
+        assert_eq!(vms.len(), 2);
+        assert_eq!(vms[0].name, "Ubuntu");
+        assert_eq!(vms[0].uuid, "2e16b1fc-675d-4a7a-a9a1-e89a8bde7874");
+        assert_eq!(vms[1].name, "a \\\"quoted\\\" {x}");
+        assert!(parse_list_vms("").is_empty());
+    }
+
+    #[test]
+    fn hostinfo_gives_cpus_and_hardware_virtualization() {
+        let out = "Host Information:\n\nHost time: 2024-01-01T00:00:00.000000000Z\nProcessor online count: 8\nProcessor count: 8\nProcessor supports HW virtualization: yes\nProcessor#0 speed: unknown\nMemory size: 31961 MByte\nOperating system: Linux\n";
+        let info = parse_hostinfo(out);
+        assert_eq!(info.processors_online, Some(8));
+        assert_eq!(info.hw_virtualization, Some(true));
+        assert_eq!(info.memory_mb, Some(31961));
+        assert_eq!(info.os.as_deref(), Some("Linux"));
+        assert_eq!(parse_hostinfo("garbage"), HostInfo::default());
     }
 }

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use crate::disk::{self, DiskFormat};
-use crate::driver::{Driver, MachineState, NodeSpec, SshEndpoint};
+use crate::driver::{Created, Driver, MachineState, NodeSpec, NodeUp, SshEndpoint, UpStep};
 use crate::hostonly::HostOnlyNetwork;
 use crate::parse::{self, MachineInfo, VBoxVersion, VmState};
 use crate::runner::{VBoxManage, VBoxManageError};
@@ -61,7 +61,6 @@ pub enum VirtualBoxError {
 #[derive(Debug, Clone)]
 pub struct VirtualBoxDriver {
     vbm: VBoxManage,
-    version: VBoxVersion,
     network: HostOnlyNetwork,
     /// Where each VM's folder and disk go (`<machines>/<name>/`).
     machines: PathBuf,
@@ -89,13 +88,11 @@ pub async fn check_version(vbm: &VBoxManage) -> Result<VBoxVersion, VirtualBoxEr
 impl VirtualBoxDriver {
     pub fn new(
         vbm: VBoxManage,
-        version: VBoxVersion,
         network: HostOnlyNetwork,
         machines: impl AsRef<Path>,
     ) -> VirtualBoxDriver {
         VirtualBoxDriver {
             vbm,
-            version,
             network,
             machines: machines.as_ref().to_path_buf(),
             ip_timeout: Duration::from_secs(120),
@@ -114,15 +111,7 @@ impl VirtualBoxDriver {
     async fn ip_over_ssh(&self, name: &str, key: &Path) -> Option<Ipv4Addr> {
         let info = self.info(name).await.ok()??;
         let mac = info.nic(2)?.mac?;
-        let rule = info
-            .forwarding_rules()
-            .into_iter()
-            .find(|r| r.name == "ssh")?;
-        let host = if rule.host_ip.is_empty() {
-            "127.0.0.1".to_string()
-        } else {
-            rule.host_ip
-        };
+        let endpoint = ssh_rule(&info)?;
         let out = tokio::process::Command::new("ssh")
             .args([
                 "-q",
@@ -139,8 +128,8 @@ impl VirtualBoxDriver {
             .arg(key)
             .args([
                 "-p",
-                &rule.host_port.to_string(),
-                &format!("docker@{host}"),
+                &endpoint.port.to_string(),
+                &format!("docker@{}", endpoint.host),
                 "ip addr show",
             ])
             .kill_on_drop(true)
@@ -150,10 +139,6 @@ impl VirtualBoxDriver {
             .ok()?
             .ok()?;
         address_for_mac(&String::from_utf8_lossy(&out.stdout), &mac)
-    }
-
-    pub fn version(&self) -> &VBoxVersion {
-        &self.version
     }
 
     pub fn network(&self) -> &HostOnlyNetwork {
@@ -183,14 +168,20 @@ impl VirtualBoxDriver {
         }
     }
 
-    /// Writes the userdata disk unless it exists.
-    fn ensure_disk(&self, spec: &NodeSpec) -> Result<PathBuf, VirtualBoxError> {
+    /// Writes the userdata disk unless it exists. `fresh`: the VM is new, so whatever its
+    /// folder holds is left from an earlier VM of that name (unregistered by hand, or whose
+    /// VirtualBox is gone): its settings file and disk are replaced, never adopted.
+    fn ensure_disk(&self, spec: &NodeSpec, fresh: bool) -> Result<PathBuf, VirtualBoxError> {
         let dir = self.machine_dir(&spec.name);
+        let disk_path = self.disk_path(&spec.name);
+        if fresh {
+            let _ = std::fs::remove_dir_all(dir.join(&spec.name));
+            let _ = std::fs::remove_file(&disk_path);
+        }
         std::fs::create_dir_all(&dir).map_err(|e| VirtualBoxError::Disk {
             path: dir.clone(),
             detail: e.to_string(),
         })?;
-        let disk_path = self.disk_path(&spec.name);
         if !disk_path.exists() {
             let head =
                 disk::userdata_tar(&spec.ssh_public_key).map_err(|e| VirtualBoxError::Disk {
@@ -208,13 +199,16 @@ impl VirtualBoxDriver {
 
     /// Registers the VM if needed, then applies whatever of the spec it lacks. `info` is the
     /// VM as it is (None: it does not exist yet). A run that failed half-way converges here.
+    /// Returns what it did and the SSH port it forwarded, when it set the forward.
     async fn create_or_complete(
         &self,
         spec: &NodeSpec,
-        info: Option<MachineInfo>,
-    ) -> Result<(), VirtualBoxError> {
-        let disk_path = self.ensure_disk(spec)?;
+        info: Option<&MachineInfo>,
+    ) -> Result<(Created, Option<u16>), VirtualBoxError> {
+        let disk_path = self.ensure_disk(spec, info.is_none())?;
         let name = spec.name.as_str();
+        let mut changed = false;
+        let mut forwarded = None;
         if info.is_none() {
             let base = self.machine_dir(name).to_string_lossy().into_owned();
             self.vbm
@@ -228,14 +222,11 @@ impl VirtualBoxDriver {
                 ])
                 .await?;
         }
-        let active = info.as_ref().is_some_and(|i| is_active(&i.state()));
-        let have_ssh = info
-            .as_ref()
-            .is_some_and(|i| i.forwarding_rules().iter().any(|r| r.name == "ssh"));
+        let active = info.is_some_and(|i| is_active(&i.state()));
+        let have_ssh = info.is_some_and(|i| i.forwarding_rules().iter().any(|r| r.name == "ssh"));
         let sizes_differ = info
-            .as_ref()
             .is_some_and(|i| (i.cpus(), i.memory_mb()) != (Some(spec.cpus), Some(spec.memory_mb)));
-        let nics_wrong = info.as_ref().is_none_or(|i| {
+        let nics_wrong = info.is_none_or(|i| {
             let nat = i.nic(1).is_some_and(|n| n.attachment == "nat");
             let hostonly = i.nic(2).is_some_and(|n| {
                 n.attachment == "hostonly"
@@ -246,7 +237,6 @@ impl VirtualBoxDriver {
         if info.is_none() || sizes_differ || nics_wrong || !have_ssh {
             if active {
                 let (c, m) = info
-                    .as_ref()
                     .map(|i| (i.cpus().unwrap_or(0), i.memory_mb().unwrap_or(0)))
                     .unwrap_or_default();
                 return Err(VirtualBoxError::RunningMismatch {
@@ -260,13 +250,11 @@ impl VirtualBoxDriver {
             }
             let cpus = spec.cpus.to_string();
             let memory = spec.memory_mb.to_string();
-            let natpf = match have_ssh {
+            let ssh_port = match have_ssh {
                 true => None,
-                false => Some(format!(
-                    "ssh,tcp,127.0.0.1,{},,22",
-                    free_local_port().map_err(VirtualBoxError::NoPort)?
-                )),
+                false => Some(free_local_port().map_err(VirtualBoxError::NoPort)?),
             };
+            let natpf = ssh_port.map(|port| format!("ssh,tcp,127.0.0.1,{port},,22"));
             // Everything in one modifyvm: docker-machine's settings, both adapters, the SSH forward.
             let mut settings: Vec<&str> = vec![
                 "modifyvm",
@@ -336,10 +324,10 @@ impl VirtualBoxDriver {
                 settings.extend(["--natpf1", rule.as_str()]);
             }
             self.vbm.run(&settings).await?;
+            changed = true;
+            forwarded = ssh_port;
         }
-        let has_sata = info
-            .as_ref()
-            .is_some_and(|i| i.storage_controllers().iter().any(|c| c == "SATA"));
+        let has_sata = info.is_some_and(|i| i.storage_controllers().iter().any(|c| c == "SATA"));
         if !has_sata {
             self.vbm
                 .run(&[
@@ -353,12 +341,13 @@ impl VirtualBoxDriver {
                     "on",
                 ])
                 .await?;
+            changed = true;
         }
         // The ISO on port 0 (dvddrive), the disk on port 1 (hdd), unless attached already.
         let media = [(0, "dvddrive", spec.iso.clone()), (1, "hdd", disk_path)];
         for (port, kind, medium) in media {
             let medium = medium.to_string_lossy().into_owned();
-            let attached = info.as_ref().and_then(|i| i.storage("SATA", port, 0));
+            let attached = info.and_then(|i| i.storage("SATA", port, 0));
             if attached.as_deref() != Some(medium.as_str()) {
                 let port = port.to_string();
                 let args = [
@@ -376,9 +365,33 @@ impl VirtualBoxDriver {
                     &medium,
                 ];
                 self.vbm.run(&args).await?;
+                changed = true;
             }
         }
-        Ok(())
+        let created = match (info, changed) {
+            (None, _) => Created::New,
+            (Some(_), true) => Created::Completed,
+            (Some(_), false) => Created::Unchanged,
+        };
+        Ok((created, forwarded))
+    }
+
+    /// Powers on a VM in `state`: `startvm`, or `resume` when paused, or nothing when running.
+    /// True when it was not running.
+    async fn start_from(&self, name: &str, state: &VmState) -> Result<bool, VirtualBoxError> {
+        match state {
+            VmState::Running => Ok(false),
+            VmState::Paused => {
+                self.vbm.run(&["controlvm", name, "resume"]).await?;
+                Ok(true)
+            }
+            _ => {
+                self.vbm
+                    .run(&["startvm", name, "--type", "headless"])
+                    .await?;
+                Ok(true)
+            }
+        }
     }
 
     async fn wait_until(
@@ -413,6 +426,11 @@ fn is_active(s: &VmState) -> bool {
     )
 }
 
+/// A VM's provider-neutral state, from its `showvminfo`.
+pub fn state_of(info: &MachineInfo) -> MachineState {
+    machine_state(&info.state())
+}
+
 fn machine_state(s: &VmState) -> MachineState {
     match s {
         VmState::Running => MachineState::Running,
@@ -435,9 +453,9 @@ fn free_local_port() -> std::io::Result<u16> {
 impl Driver for VirtualBoxDriver {
     type Error = VirtualBoxError;
 
-    async fn create(&self, spec: &NodeSpec) -> Result<(), VirtualBoxError> {
+    async fn create(&self, spec: &NodeSpec) -> Result<Created, VirtualBoxError> {
         let info = self.info(&spec.name).await?;
-        self.create_or_complete(spec, info).await
+        Ok(self.create_or_complete(spec, info.as_ref()).await?.0)
     }
 
     async fn start(&self, name: &str) -> Result<(), VirtualBoxError> {
@@ -445,17 +463,65 @@ impl Driver for VirtualBoxDriver {
             .info(name)
             .await?
             .ok_or_else(|| VirtualBoxError::Missing(name.to_string()))?;
-        if matches!(info.state(), VmState::Running) {
-            return Ok(());
-        }
-        if matches!(info.state(), VmState::Paused) {
-            self.vbm.run(&["controlvm", name, "resume"]).await?;
-            return Ok(());
-        }
-        self.vbm
-            .run(&["startvm", name, "--type", "headless"])
-            .await?;
+        self.start_from(name, &info.state()).await?;
         Ok(())
+    }
+
+    /// One `showvminfo`, then only the calls that change something, `startvm`, and the wait
+    /// for the address: the VM's state, settings and SSH forward come from that one reading.
+    async fn bring_up(
+        &self,
+        spec: &NodeSpec,
+        step: &(dyn Fn(UpStep) + Send + Sync),
+    ) -> Result<NodeUp, VirtualBoxError> {
+        let name = spec.name.as_str();
+        // The address is read alongside the VM's details: a VM that runs already has it, and a
+        // converged node then costs one round of calls.
+        let ask = ["guestproperty", "get", name, HOSTONLY_IP_PROPERTY];
+        let (info, address) = tokio::join!(self.info(name), self.vbm.run(&ask));
+        let info = info?;
+        let running_address: Option<Ipv4Addr> = match (&info, address) {
+            (Some(i), Ok(out)) if matches!(i.state(), VmState::Running) => {
+                parse::parse_guestproperty_value(&out.stdout).and_then(|v| v.parse().ok())
+            }
+            _ => None,
+        };
+        step(match info {
+            None => UpStep::Creating,
+            Some(_) => UpStep::Configuring,
+        });
+        let (created, forwarded) = self.create_or_complete(spec, info.as_ref()).await?;
+        let state = info
+            .as_ref()
+            .map(|i| i.state())
+            .unwrap_or(VmState::PowerOff);
+        let started = !matches!(state, VmState::Running);
+        if started {
+            step(UpStep::Starting);
+            self.start_from(name, &state).await?;
+        }
+        let ssh = match (forwarded, info.as_ref().and_then(ssh_rule)) {
+            (Some(port), _) => SshEndpoint {
+                host: "127.0.0.1".into(),
+                port,
+                user: "docker".into(),
+            },
+            (None, Some(endpoint)) => endpoint,
+            (None, None) => self.ssh_endpoint(name).await?,
+        };
+        let ip = match running_address.filter(|_| !started) {
+            Some(ip) => ip,
+            None => {
+                step(UpStep::WaitingForIp);
+                self.ip(name).await?
+            }
+        };
+        Ok(NodeUp {
+            created,
+            started,
+            ip,
+            ssh,
+        })
     }
 
     async fn stop(&self, name: &str) -> Result<(), VirtualBoxError> {
@@ -565,24 +631,67 @@ impl Driver for VirtualBoxDriver {
             .info(name)
             .await?
             .ok_or_else(|| VirtualBoxError::Missing(name.to_string()))?;
-        let rule = info
-            .forwarding_rules()
-            .into_iter()
-            .find(|r| r.name == "ssh")
-            .ok_or_else(|| VirtualBoxError::NoSshForward {
-                name: name.to_string(),
-            })?;
-        let host = if rule.host_ip.is_empty() {
-            "127.0.0.1".to_string()
-        } else {
-            rule.host_ip.clone()
-        };
-        Ok(SshEndpoint {
-            host,
-            port: rule.host_port,
-            user: "docker".into(),
+        ssh_rule(&info).ok_or_else(|| VirtualBoxError::NoSshForward {
+            name: name.to_string(),
         })
     }
+}
+
+/// The endpoint of a VM's `ssh` NAT rule.
+fn ssh_rule(info: &MachineInfo) -> Option<SshEndpoint> {
+    let rule = info
+        .forwarding_rules()
+        .into_iter()
+        .find(|r| r.name == "ssh")?;
+    let host = if rule.host_ip.is_empty() {
+        "127.0.0.1".to_string()
+    } else {
+        rule.host_ip.clone()
+    };
+    Some(SshEndpoint {
+        host,
+        port: rule.host_port,
+        user: "docker".into(),
+    })
+}
+
+/// The states of the VMs `names`, in few calls: `list vms` and `list runningvms` together,
+/// then `showvminfo` (together) only for VMs that exist and are not running, to tell saved,
+/// aborted and powered-off apart. A name VirtualBox does not list is [`MachineState::Missing`].
+pub async fn machine_states(
+    vbm: &VBoxManage,
+    names: &[String],
+) -> Result<std::collections::HashMap<String, MachineState>, VirtualBoxError> {
+    let (all, running) = tokio::join!(vbm.run(&["list", "vms"]), vbm.run(&["list", "runningvms"]));
+    let all = parse::parse_list_vms(&all?.stdout);
+    let running = parse::parse_list_vms(&running?.stdout);
+    let mut states = std::collections::HashMap::new();
+    let mut ask = Vec::new();
+    for name in names {
+        if running.iter().any(|v| &v.name == name) {
+            states.insert(name.clone(), MachineState::Running);
+        } else if all.iter().any(|v| &v.name == name) {
+            ask.push(name.clone());
+        } else {
+            states.insert(name.clone(), MachineState::Missing);
+        }
+    }
+    let infos = futures::future::join_all(ask.iter().map(|name| async move {
+        let out = vbm.run(&["showvminfo", name, "--machinereadable"]).await;
+        (name.clone(), out)
+    }))
+    .await;
+    for (name, out) in infos {
+        let state = match out {
+            Ok(out) => parse::parse_showvminfo(&out.stdout)
+                .map(|i| machine_state(&i.state()))
+                .map_err(|e| VirtualBoxError::Parse(e.to_string()))?,
+            Err(e) if e.is_not_found() => MachineState::Missing,
+            Err(e) => return Err(e.into()),
+        };
+        states.insert(name, state);
+    }
+    Ok(states)
 }
 
 /// The IPv4 address of the interface with `mac` (`080027AABBCC`) in `ip addr show` output.
