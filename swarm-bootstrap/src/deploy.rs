@@ -74,11 +74,16 @@ pub async fn deploy_stack(
     stack: &StackSpec,
 ) -> Result<DeployReport, DeployError> {
     let mut report = DeployReport::default();
-    let existing = manager
-        .docker
-        .list_networks(None::<bollard::query_parameters::ListNetworksOptions>)
-        .await
-        .map_err(|e| manager.error("listing networks", e))?;
+    let (existing, services) = tokio::join!(
+        manager
+            .docker
+            .list_networks(None::<bollard::query_parameters::ListNetworksOptions>),
+        manager
+            .docker
+            .list_services(None::<bollard::query_parameters::ListServicesOptions>)
+    );
+    let existing = existing.map_err(|e| manager.error("listing networks", e))?;
+    let services = services.map_err(|e| manager.error("listing services", e))?;
     let mut network_names: HashMap<String, String> = HashMap::new();
     for net in &stack.networks {
         let full = if net.external {
@@ -131,11 +136,6 @@ pub async fn deploy_stack(
         }
     }
 
-    let services = manager
-        .docker
-        .list_services(None::<bollard::query_parameters::ListServicesOptions>)
-        .await
-        .map_err(|e| manager.error("listing services", e))?;
     for svc in &stack.services {
         let full = scoped(&stack.name, &svc.name);
         let mut attachments = Vec::new();
@@ -311,6 +311,38 @@ fn spec_digest(spec: &ApiServiceSpec) -> String {
         .and_then(|v| serde_json::to_vec(&v))
         .unwrap_or_default();
     hex::encode(&Sha256::digest(&json)[..12])
+}
+
+/// A stack as `docker stack ls` shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StackSummary {
+    pub name: String,
+    pub services: usize,
+}
+
+/// The stacks of the swarm: services grouped by their `com.docker.stack.namespace` label, as
+/// `docker stack ls` lists them (whoever deployed them).
+pub async fn list_stacks(manager: &Engine) -> Result<Vec<StackSummary>, DeployError> {
+    let services = manager
+        .docker
+        .list_services(None::<bollard::query_parameters::ListServicesOptions>)
+        .await
+        .map_err(|e| manager.error("listing services", e))?;
+    let mut stacks: std::collections::BTreeMap<String, usize> = Default::default();
+    for s in services {
+        if let Some(name) = s
+            .spec
+            .as_ref()
+            .and_then(|spec| spec.labels.as_ref())
+            .and_then(|l| l.get(NAMESPACE_LABEL))
+        {
+            *stacks.entry(name.clone()).or_default() += 1;
+        }
+    }
+    Ok(stacks
+        .into_iter()
+        .map(|(name, services)| StackSummary { name, services })
+        .collect())
 }
 
 /// Removes the stack's services and networks (as `docker stack rm`).

@@ -12,7 +12,9 @@ use std::time::Duration;
 
 use crate::engine::{Engine, EngineError};
 use crate::ssh::{KnownHosts, SshConnection, SshError, SshTarget};
-use crate::tls::{ClientFiles, ClusterCa, TlsError, cert_names_ip};
+use crate::tls::{
+    ClientFiles, ClusterCa, RENEW_WITHIN_DAYS, TlsError, cert_names_ip, certificate_info_pem,
+};
 
 /// Options of a node's Docker daemon.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -43,13 +45,125 @@ pub enum ProvisionError {
     Tls(#[from] TlsError),
     #[error(transparent)]
     Engine(#[from] EngineError),
-    #[error("{node}: engine option {what} '{value}' cannot be written safely: {why}")]
+    #[error("{node}: {source}")]
     InvalidOption {
         node: String,
-        what: &'static str,
-        value: String,
-        why: &'static str,
+        #[source]
+        source: OptionError,
     },
+}
+
+/// Which engine option (or name) is unsafe.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OptionField {
+    NodeName,
+    /// The index in [`EngineOptions::labels`].
+    Label(usize),
+    RegistryMirror(usize),
+    InsecureRegistry(usize),
+    StorageDriver,
+    /// The index in [`EngineOptions::env`].
+    Env(usize),
+}
+
+/// A value that cannot be written into the daemon's configuration (or a name that cannot be a
+/// hostname), with why.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("engine option {what} '{value}' cannot be written safely: {why}")]
+pub struct OptionError {
+    pub field: OptionField,
+    pub what: &'static str,
+    pub value: String,
+    pub why: &'static str,
+}
+
+/// Whether `name` can be a node's hostname: letters, digits and '-', at most 63, not starting
+/// or ending with '-'.
+pub fn valid_hostname(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 63
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        && !name.starts_with('-')
+        && !name.ends_with('-')
+}
+
+impl EngineOptions {
+    /// Rejects values that would break out of the configuration's quoting, before anything
+    /// is created.
+    pub fn validate(&self) -> Result<(), OptionError> {
+        let bad = |field: OptionField, what: &'static str, value: &str, why: &'static str| {
+            Err(OptionError {
+                field,
+                what,
+                value: value.to_string(),
+                why,
+            })
+        };
+        let unsafe_chars = |v: &str| {
+            v.chars()
+                .any(|c| matches!(c, '\'' | '"' | '\\' | '\n' | '`' | '$') || c.is_whitespace())
+        };
+        for (i, l) in self.labels.iter().enumerate() {
+            if unsafe_chars(l) || !l.contains('=') || l.starts_with('=') {
+                return bad(
+                    OptionField::Label(i),
+                    "label",
+                    l,
+                    "labels are key=value without blanks or quotes",
+                );
+            }
+        }
+        for (i, m) in self.registry_mirrors.iter().enumerate() {
+            if unsafe_chars(m) || !(m.starts_with("http://") || m.starts_with("https://")) {
+                return bad(
+                    OptionField::RegistryMirror(i),
+                    "registry mirror",
+                    m,
+                    "a mirror is an http:// or https:// URL without blanks or quotes",
+                );
+            }
+        }
+        for (i, r) in self.insecure_registries.iter().enumerate() {
+            if unsafe_chars(r) || r.is_empty() {
+                return bad(
+                    OptionField::InsecureRegistry(i),
+                    "insecure registry",
+                    r,
+                    "a registry is host:port or a CIDR without blanks or quotes",
+                );
+            }
+        }
+        if unsafe_chars(&self.storage_driver) {
+            return bad(
+                OptionField::StorageDriver,
+                "storage driver",
+                &self.storage_driver,
+                "a driver name has no blanks or quotes",
+            );
+        }
+        for (i, (k, v)) in self.env.iter().enumerate() {
+            let name_ok = !k.is_empty()
+                && !k.starts_with(|c: char| c.is_ascii_digit())
+                && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+            if !name_ok {
+                return bad(
+                    OptionField::Env(i),
+                    "environment variable",
+                    k,
+                    "a variable name is letters, digits and '_', not starting with a digit",
+                );
+            }
+            if unsafe_chars(v) {
+                return bad(
+                    OptionField::Env(i),
+                    "environment variable",
+                    k,
+                    "values have no blanks or quotes",
+                );
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Where a kind of host keeps Docker's TLS material and options, and how it restarts Docker.
@@ -134,66 +248,21 @@ pub struct ProvisionReport {
     pub ssh_connections: u32,
 }
 
-/// Rejects values that would break out of the profile's quoting.
+/// Checks the node's name and the options before anything is written.
 fn check_options(node: &str, o: &EngineOptions) -> Result<(), ProvisionError> {
-    let bad = |what: &'static str, value: &str, why: &'static str| ProvisionError::InvalidOption {
+    let invalid = |source| ProvisionError::InvalidOption {
         node: node.to_string(),
-        what,
-        value: value.to_string(),
-        why,
+        source,
     };
-    // The name becomes the hostname and goes into shell commands.
-    let valid_host = !node.is_empty()
-        && node.len() <= 63
-        && node.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
-        && !node.starts_with('-')
-        && !node.ends_with('-');
-    if !valid_host {
-        return Err(bad(
-            "node name",
-            node,
-            "a node name is a hostname: letters, digits and '-', at most 63",
-        ));
+    if !valid_hostname(node) {
+        return Err(invalid(OptionError {
+            field: OptionField::NodeName,
+            what: "node name",
+            value: node.to_string(),
+            why: "a node name is a hostname: letters, digits and '-', at most 63",
+        }));
     }
-    let unsafe_chars = |v: &str| {
-        v.chars()
-            .any(|c| matches!(c, '\'' | '"' | '\\' | '\n' | '`' | '$') || c.is_whitespace())
-    };
-    for l in &o.labels {
-        if unsafe_chars(l) || !l.contains('=') {
-            return Err(bad(
-                "label",
-                l,
-                "labels are key=value without blanks or quotes",
-            ));
-        }
-    }
-    for m in o.registry_mirrors.iter().chain(&o.insecure_registries) {
-        if unsafe_chars(m) {
-            return Err(bad(
-                "registry",
-                m,
-                "registries are URLs or host:port without blanks or quotes",
-            ));
-        }
-    }
-    if unsafe_chars(&o.storage_driver) {
-        return Err(bad(
-            "storage driver",
-            &o.storage_driver,
-            "a driver name has no blanks or quotes",
-        ));
-    }
-    for (k, v) in &o.env {
-        if unsafe_chars(k) || unsafe_chars(v) {
-            return Err(bad(
-                "environment variable",
-                k,
-                "names and values have no blanks or quotes",
-            ));
-        }
-    }
-    Ok(())
+    o.validate().map_err(invalid)
 }
 
 /// Provisions one node over one SSH connection and returns a client for its daemon.
@@ -206,7 +275,6 @@ pub async fn provision_node(
     options: &EngineOptions,
 ) -> Result<(ProvisionReport, Engine), ProvisionError> {
     check_options(&node.name, options)?;
-    let ssh = SshConnection::connect(&node.ssh, known, Duration::from_secs(20)).await?;
     let mut report = ProvisionReport {
         node: node.name.clone(),
         changed: Vec::new(),
@@ -222,7 +290,26 @@ pub async fn provision_node(
         cfg = provisioner.config_path(),
         status = provisioner.status_command(),
     );
-    let seen = ssh.run(&probe).await?;
+    // Meanwhile, a daemon that already answers over TLS is asked once (briefly): when nothing
+    // needs changing, that client is the result, and a converged node costs no extra round.
+    let reach = async {
+        let ssh = SshConnection::connect(&node.ssh, known, Duration::from_secs(20)).await?;
+        let seen = ssh.run(&probe).await?;
+        Ok::<_, ProvisionError>((ssh, seen))
+    };
+    let answering = async {
+        let attempt = async {
+            let engine = Engine::connect(&node.name, node.ip, client).await.ok()?;
+            engine.docker.ping().await.ok()?;
+            Some(engine)
+        };
+        tokio::time::timeout(Duration::from_secs(2), attempt)
+            .await
+            .ok()
+            .flatten()
+    };
+    let (reached, answering) = tokio::join!(reach, answering);
+    let (ssh, seen) = reached?;
     let parts: Vec<&str> = seen.split(&format!("{sep}\n")).collect();
     let part = |i: usize| parts.get(i).copied().unwrap_or("");
     let (hostname, remote_ca, remote_cert, remote_cfg, status) =
@@ -232,15 +319,11 @@ pub async fn provision_node(
         ssh.run(&provisioner.set_hostname(&node.name)).await?;
         report.changed.push("hostname");
     }
-    let certs_current = remote_ca == ca.cert_pem() && cert_names_ip(remote_cert, node.ip);
+    let certs_current = remote_ca == ca.cert_pem()
+        && cert_names_ip(remote_cert, node.ip)
+        && certificate_info_pem(remote_cert).is_some_and(|c| !c.expires_within(RENEW_WITHIN_DAYS));
     if !certs_current {
-        let issued = ca.issue_server(&node.name, node.ip)?;
-        ssh.upload(provisioner.ca_path(), ca.cert_pem().as_bytes(), "644")
-            .await?;
-        ssh.upload(provisioner.cert_path(), issued.cert_pem.as_bytes(), "644")
-            .await?;
-        ssh.upload(provisioner.key_path(), issued.key_pem.as_bytes(), "600")
-            .await?;
+        install_server_certificate(provisioner, &ssh, node, ca).await?;
         report.changed.push("certificates");
     }
     let config = provisioner.render_config(options);
@@ -253,10 +336,62 @@ pub async fn provision_node(
         ssh.run(provisioner.restart_command()).await?;
         report.changed.push("docker restarted");
     }
-    let engine =
-        Engine::wait_until_answering(&node.name, node.ip, client, Duration::from_secs(60)).await?;
+    let engine = match answering.filter(|_| report.changed.is_empty()) {
+        Some(engine) => engine,
+        None => {
+            Engine::wait_until_answering(&node.name, node.ip, client, Duration::from_secs(60))
+                .await?
+        }
+    };
     tracing::info!(node = %node.name, changed = ?report.changed, "provisioned");
     Ok((report, engine))
+}
+
+/// Issues the node a new server certificate and installs it with the CA.
+async fn install_server_certificate(
+    provisioner: &impl Provisioner,
+    ssh: &SshConnection,
+    node: &NodeAccess,
+    ca: &ClusterCa,
+) -> Result<(), ProvisionError> {
+    let issued = ca.issue_server(&node.name, node.ip)?;
+    ssh.upload(provisioner.ca_path(), ca.cert_pem().as_bytes(), "644")
+        .await?;
+    ssh.upload(provisioner.cert_path(), issued.cert_pem.as_bytes(), "644")
+        .await?;
+    ssh.upload(provisioner.key_path(), issued.key_pem.as_bytes(), "600")
+        .await?;
+    Ok(())
+}
+
+/// Issues a node a new server certificate and installs it, over one SSH connection.
+///
+/// dockerd reads its TLS material only when it starts (it cannot reload it), and restarting it
+/// stops every container on the node (live-restore, which would keep them, is refused in swarm
+/// mode). So with `restart` false nothing stops: the daemon serves the new certificate from its
+/// next start (a reboot, `vswarm restart`), and clients keep working meanwhile because the CA is
+/// unchanged. With `restart` true Docker restarts now and is waited for.
+pub async fn renew_server_certificate(
+    provisioner: &impl Provisioner,
+    node: &NodeAccess,
+    ca: &ClusterCa,
+    client: &ClientFiles,
+    known: &KnownHosts,
+    restart: bool,
+) -> Result<ProvisionReport, ProvisionError> {
+    let ssh = SshConnection::connect(&node.ssh, known, Duration::from_secs(20)).await?;
+    install_server_certificate(provisioner, &ssh, node, ca).await?;
+    let mut report = ProvisionReport {
+        node: node.name.clone(),
+        changed: vec!["certificates"],
+        ssh_connections: 1,
+    };
+    if restart {
+        ssh.run(provisioner.restart_command()).await?;
+        report.changed.push("docker restarted");
+        Engine::wait_until_answering(&node.name, node.ip, client, Duration::from_secs(60)).await?;
+    }
+    Ok(report)
 }
 
 #[cfg(test)]
@@ -288,6 +423,20 @@ mod tests {
         };
         let e = check_options("n1", &o).unwrap_err().to_string();
         assert!(e.contains("n1: engine option label"), "{e}");
+        assert_eq!(o.validate().unwrap_err().field, OptionField::Label(0));
+        let o = EngineOptions {
+            registry_mirrors: vec!["192.168.56.1:5000".into()],
+            ..EngineOptions::default()
+        };
+        assert_eq!(
+            o.validate().unwrap_err().field,
+            OptionField::RegistryMirror(0)
+        );
+        let o = EngineOptions {
+            env: vec![("1BAD".into(), "x".into())],
+            ..EngineOptions::default()
+        };
+        assert_eq!(o.validate().unwrap_err().field, OptionField::Env(0));
         let o = EngineOptions {
             labels: vec!["nolabel".into()],
             ..EngineOptions::default()

@@ -64,11 +64,62 @@ pub enum SshError {
     KnownHosts { file: PathBuf, detail: String },
 }
 
-/// The cluster's record of node host keys: one `node sha256:HEX` line each.
+/// The cluster's record of node host keys, in OpenSSH's `known_hosts` format with the node's
+/// name as the host (`node-01 ssh-ed25519 AAAA...`), so the system `ssh` can check the same
+/// keys (`-o HostKeyAlias=node-01 -o UserKnownHostsFile=FILE`). Lines of the older
+/// `node sha256:HEX` form are still honoured.
 #[derive(Debug, Clone)]
 pub struct KnownHosts {
     path: PathBuf,
     lock: Arc<Mutex<()>>,
+}
+
+/// A host key as the server sent it (SSH wire format), shown the ways users meet it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HostKey {
+    blob: Vec<u8>,
+}
+
+impl HostKey {
+    pub fn new(blob: &[u8]) -> HostKey {
+        HostKey {
+            blob: blob.to_vec(),
+        }
+    }
+
+    /// `ssh-ed25519`, `ecdsa-sha2-nistp256`, ...: the string the blob starts with.
+    pub fn algorithm(&self) -> String {
+        let len = self
+            .blob
+            .get(..4)
+            .map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]) as usize)
+            .unwrap_or(0);
+        self.blob
+            .get(4..4 + len)
+            .and_then(|name| std::str::from_utf8(name).ok())
+            .unwrap_or("unknown")
+            .to_string()
+    }
+
+    /// `ALGORITHM BASE64`, as in `known_hosts` and `.pub` files.
+    pub fn openssh(&self) -> String {
+        use base64::Engine as _;
+        format!(
+            "{} {}",
+            self.algorithm(),
+            base64::engine::general_purpose::STANDARD.encode(&self.blob)
+        )
+    }
+
+    /// `sha256:HEX` of the blob (the older record format).
+    pub fn fingerprint(&self) -> String {
+        format!("sha256:{}", hex::encode(Sha256::digest(&self.blob)))
+    }
+
+    /// Whether a recorded line's key part (`ALGORITHM BASE64` or `sha256:HEX`) is this key.
+    fn matches(&self, recorded: &str) -> bool {
+        recorded == self.openssh() || recorded == self.fingerprint()
+    }
 }
 
 impl KnownHosts {
@@ -83,41 +134,57 @@ impl KnownHosts {
         &self.path
     }
 
-    /// Records `fingerprint` for `node` at first contact; afterwards it must match.
-    fn check(&self, node: &str, fingerprint: &str) -> Result<(), SshError> {
-        let _one = self.lock.lock().unwrap_or_else(|e| e.into_inner());
-        let text = std::fs::read_to_string(&self.path).unwrap_or_default();
-        for line in text.lines() {
-            let mut words = line.split_whitespace();
-            if words.next() == Some(node) {
-                let recorded = words.next().unwrap_or("").to_string();
-                if recorded == fingerprint {
-                    return Ok(());
-                }
-                return Err(SshError::HostKeyMismatch {
-                    node: node.to_string(),
-                    recorded,
-                    seen: fingerprint.to_string(),
-                    file: self.path.clone(),
-                });
-            }
-        }
-        let err = |e: std::io::Error| SshError::KnownHosts {
+    fn io_error(&self, e: std::io::Error) -> SshError {
+        SshError::KnownHosts {
             file: self.path.clone(),
             detail: e.to_string(),
-        };
-        if let Some(dir) = self.path.parent() {
-            std::fs::create_dir_all(dir).map_err(err)?;
         }
-        let mut f = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&self.path)
-            .map_err(err)?;
-        writeln!(f, "{node} {fingerprint}").map_err(err)?;
+    }
+
+    /// The file's text; a missing file is empty, an unreadable one an error (pinning must never
+    /// be silently off).
+    fn read(&self) -> Result<String, SshError> {
+        match std::fs::read_to_string(&self.path) {
+            Ok(text) => Ok(text),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(String::new()),
+            Err(e) => Err(self.io_error(e)),
+        }
+    }
+
+    /// The recorded key of `node` (its line without the name), if any.
+    pub fn recorded(&self, node: &str) -> Result<Option<String>, SshError> {
+        Ok(self.read()?.lines().find_map(|line| {
+            let (name, key) = line.split_once(' ')?;
+            (name == node).then(|| key.trim().to_string())
+        }))
+    }
+
+    /// Records `key` for `node` at first contact; afterwards it must match.
+    fn check(&self, node: &str, key: &HostKey) -> Result<(), SshError> {
+        let _one = self.lock.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(recorded) = self.recorded(node)? {
+            if key.matches(&recorded) {
+                return Ok(());
+            }
+            return Err(SshError::HostKeyMismatch {
+                node: node.to_string(),
+                recorded,
+                seen: key.openssh(),
+                file: self.path.clone(),
+            });
+        }
+        if let Some(dir) = self.path.parent() {
+            std::fs::create_dir_all(dir).map_err(|e| self.io_error(e))?;
+        }
+        let mut options = std::fs::OpenOptions::new();
+        options.create(true).append(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let mut f = options.open(&self.path).map_err(|e| self.io_error(e))?;
+        writeln!(f, "{node} {}", key.openssh()).map_err(|e| self.io_error(e))?;
         tracing::info!(
             node,
-            fingerprint,
+            fingerprint = %key.fingerprint(),
             "recorded the SSH host key at first contact"
         );
         Ok(())
@@ -126,16 +193,19 @@ impl KnownHosts {
     /// Forgets a node's key (it was recreated).
     pub fn forget(&self, node: &str) -> Result<(), SshError> {
         let _one = self.lock.lock().unwrap_or_else(|e| e.into_inner());
-        let text = std::fs::read_to_string(&self.path).unwrap_or_default();
+        let text = self.read()?;
+        if !text
+            .lines()
+            .any(|l| l.split_whitespace().next() == Some(node))
+        {
+            return Ok(());
+        }
         let kept: String = text
             .lines()
             .filter(|l| l.split_whitespace().next() != Some(node))
             .map(|l| format!("{l}\n"))
             .collect();
-        std::fs::write(&self.path, kept).map_err(|e| SshError::KnownHosts {
-            file: self.path.clone(),
-            detail: e.to_string(),
-        })
+        std::fs::write(&self.path, kept).map_err(|e| self.io_error(e))
     }
 }
 
@@ -272,8 +342,7 @@ fn connect_blocking(
         node: node.clone(),
         detail: "no host key".into(),
     })?;
-    let fingerprint = format!("sha256:{}", hex::encode(Sha256::digest(key)));
-    known.check(&node, &fingerprint)?;
+    known.check(&node, &HostKey::new(key))?;
     session
         .userauth_pubkey_file(&target.user, None, &target.key, None)
         .map_err(|e| SshError::Auth {
@@ -328,20 +397,68 @@ fn exec_blocking(
 mod tests {
     use super::*;
 
+    /// A key blob as servers send it: the algorithm as an SSH string, then key bytes.
+    fn blob(seed: u8) -> HostKey {
+        let mut b = vec![0, 0, 0, 11];
+        b.extend_from_slice(b"ssh-ed25519");
+        b.extend_from_slice(&[0, 0, 0, 32]);
+        b.extend_from_slice(&[seed; 32]);
+        HostKey::new(&b)
+    }
+
     #[test]
     fn host_keys_are_recorded_then_checked() {
         let dir = tempfile::tempdir().unwrap();
         let known = KnownHosts::new(dir.path().join("known_hosts"));
-        known.check("node-1", "sha256:aa").unwrap();
-        known.check("node-1", "sha256:aa").unwrap();
-        known.check("node-2", "sha256:bb").unwrap();
-        let err = known.check("node-1", "sha256:cc").unwrap_err().to_string();
+        let (a, b, c) = (blob(1), blob(2), blob(3));
+        known.check("node-1", &a).unwrap();
+        known.check("node-1", &a).unwrap();
+        known.check("node-2", &b).unwrap();
+        let err = known.check("node-1", &c).unwrap_err().to_string();
         assert!(
             err.contains("host key of node-1 changed") && err.contains("remove its line"),
             "{err}"
         );
         known.forget("node-1").unwrap();
-        known.check("node-1", "sha256:cc").unwrap();
-        known.check("node-2", "sha256:bb").unwrap();
+        known.check("node-1", &c).unwrap();
+        known.check("node-2", &b).unwrap();
+        // OpenSSH's own format, usable with HostKeyAlias.
+        let text = std::fs::read_to_string(known.path()).unwrap();
+        assert!(
+            text.contains(&format!("node-2 {}\n", b.openssh())),
+            "{text}"
+        );
+        assert!(
+            b.openssh().starts_with("ssh-ed25519 AAAA"),
+            "{}",
+            b.openssh()
+        );
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(known.path())
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+    }
+
+    #[test]
+    fn older_fingerprint_records_still_pin() {
+        let dir = tempfile::tempdir().unwrap();
+        let known = KnownHosts::new(dir.path().join("known_hosts"));
+        let a = blob(7);
+        std::fs::write(known.path(), format!("node-1 {}\n", a.fingerprint())).unwrap();
+        known.check("node-1", &a).unwrap();
+        assert!(known.check("node-1", &blob(8)).is_err());
+    }
+
+    #[test]
+    fn an_unreadable_record_is_an_error_not_an_empty_one() {
+        let dir = tempfile::tempdir().unwrap();
+        // A folder where the file should be cannot be read as text.
+        let known = KnownHosts::new(dir.path());
+        assert!(known.check("node-1", &blob(1)).is_err());
     }
 }

@@ -43,6 +43,10 @@ pub enum SwarmError {
     OtherSwarm { node: String, their: String },
     #[error("{node}: unknown availability '{value}' (use active, pause or drain)")]
     Availability { node: String, value: String },
+    #[error(
+        "{node} is the swarm's only manager: removing it would leave the swarm without one. Promote another node first, or remove the whole cluster"
+    )]
+    LastManager { node: String },
 }
 
 /// What formation did.
@@ -58,6 +62,8 @@ pub struct SwarmSummary {
 
 struct Membership {
     state: LocalNodeState,
+    /// It is a manager of its swarm.
+    manager: bool,
     /// Only managers know the cluster's id.
     cluster: Option<String>,
     node_id: Option<String>,
@@ -72,6 +78,7 @@ async fn membership(e: &Engine) -> Result<Membership, EngineError> {
     let swarm = info.swarm.unwrap_or_default();
     Ok(Membership {
         state: swarm.local_node_state.unwrap_or(LocalNodeState::INACTIVE),
+        manager: swarm.control_available.unwrap_or(false),
         cluster: swarm.cluster.and_then(|c| c.id),
         node_id: swarm.node_id.filter(|id| !id.is_empty()),
     })
@@ -81,98 +88,97 @@ fn addr(ip: IpAddr) -> String {
     ip.to_string()
 }
 
-/// Forms (or checks) the swarm of `members`; the first manager leads.
+/// Forms (or checks) the swarm of `members`. A manager already in a swarm leads it (so a
+/// recreated manager joins its peers rather than starting a new swarm); otherwise the first
+/// manager initializes one. A swarm that is as it should be costs two rounds of API calls:
+/// every member's state at once, then the leader's node list.
 pub async fn form_swarm(members: &[SwarmMember], force: bool) -> Result<SwarmSummary, SwarmError> {
-    let managers = members.iter().filter(|m| m.role == Role::Manager).count();
-    let leader = members
-        .iter()
-        .find(|m| m.role == Role::Manager)
+    let states: Vec<Membership> =
+        futures::future::join_all(members.iter().map(|m| membership(&m.engine)))
+            .await
+            .into_iter()
+            .collect::<Result<_, _>>()?;
+    let is_manager = |i: &usize| members[*i].role == Role::Manager;
+    let leader_index = (0..members.len())
+        .filter(is_manager)
+        .find(|i| states[*i].state == LocalNodeState::ACTIVE && states[*i].manager)
+        .or_else(|| (0..members.len()).find(is_manager))
         .ok_or(SwarmError::NoManager)?;
+    let managers = (0..members.len()).filter(is_manager).count();
     if managers % 2 == 0 {
         tracing::warn!(
             managers,
             "an even number of managers tolerates no more failures than one manager fewer; an odd number is recommended"
         );
     }
-    let le = &leader.engine;
+    let le = &members[leader_index].engine;
+    let leader_state = &states[leader_index];
     let mut summary = SwarmSummary {
         leader: le.node.clone(),
         ..SwarmSummary::default()
     };
-    let state = membership(le).await?;
-    match state.state {
-        LocalNodeState::ACTIVE => summary.unchanged.push(le.node.clone()),
-        _ => {
-            let req = SwarmInitRequest {
-                listen_addr: Some("0.0.0.0:2377".into()),
-                advertise_addr: Some(addr(le.ip)),
-                data_path_addr: Some(addr(le.ip)),
-                ..SwarmInitRequest::default()
-            };
-            le.docker
-                .init_swarm(req)
-                .await
-                .map_err(|e| le.error("swarm init", e))?;
-            summary.joined.push(le.node.clone());
+    let mut cluster_id = leader_state.cluster.clone();
+    if leader_state.state == LocalNodeState::ACTIVE && leader_state.manager {
+        summary.unchanged.push(le.node.clone());
+    } else {
+        if leader_state.state != LocalNodeState::INACTIVE {
+            leave_other_swarm(le, leader_state, force).await?;
         }
+        let req = SwarmInitRequest {
+            listen_addr: Some("0.0.0.0:2377".into()),
+            advertise_addr: Some(addr(le.ip)),
+            data_path_addr: Some(addr(le.ip)),
+            ..SwarmInitRequest::default()
+        };
+        le.docker
+            .init_swarm(req)
+            .await
+            .map_err(|e| le.error("swarm init", e))?;
+        summary.joined.push(le.node.clone());
+        cluster_id = None;
     }
-    let swarm = le
-        .docker
-        .inspect_swarm()
-        .await
-        .map_err(|e| le.error("reading the join tokens", e))?;
-    let cluster_id = swarm.id.clone().unwrap_or_default();
-    summary.cluster_id = cluster_id.clone();
-    let tokens = swarm.join_tokens.unwrap_or_default();
-    let (manager_token, worker_token) = (
-        tokens.manager.unwrap_or_default(),
-        tokens.worker.unwrap_or_default(),
-    );
-    let remote = format!("{}:2377", le.ip);
+    let mut nodes = list_nodes(le).await?;
     // Workers do not know the cluster's id: a node is ours when the leader lists it.
-    let known_ids: Vec<String> = le
-        .docker
-        .list_nodes(None::<bollard::query_parameters::ListNodesOptions>)
-        .await
-        .map_err(|e| le.error("listing the swarm's nodes", e))?
-        .into_iter()
-        .filter_map(|n| n.id)
+    let ours =
+        |state: &Membership, cluster_id: &Option<String>, nodes: &[bollard::models::Node]| {
+            (state.state == LocalNodeState::ACTIVE || state.state == LocalNodeState::PENDING)
+                && (state.cluster.is_some() && state.cluster == *cluster_id
+                    || state
+                        .node_id
+                        .as_ref()
+                        .is_some_and(|id| nodes.iter().any(|n| n.id.as_ref() == Some(id))))
+        };
+    let joining: Vec<usize> = (0..members.len())
+        .filter(|i| *i != leader_index && !ours(&states[*i], &cluster_id, &nodes))
         .collect();
-
-    let joins = members
-        .iter()
-        .filter(|m| m.engine.node != le.node)
-        .map(|m| {
+    for i in (0..members.len()).filter(|i| *i != leader_index && !joining.contains(i)) {
+        summary.unchanged.push(members[i].engine.node.clone());
+    }
+    if !joining.is_empty() {
+        let swarm = le
+            .docker
+            .inspect_swarm()
+            .await
+            .map_err(|e| le.error("reading the join tokens", e))?;
+        cluster_id = swarm.id.clone();
+        let tokens = swarm.join_tokens.unwrap_or_default();
+        let (manager_token, worker_token) = (
+            tokens.manager.unwrap_or_default(),
+            tokens.worker.unwrap_or_default(),
+        );
+        let remote = format!("{}:2377", le.ip);
+        let joins = joining.iter().map(|i| {
+            let (m, state) = (&members[*i], &states[*i]);
             let token = if m.role == Role::Manager {
                 manager_token.clone()
             } else {
                 worker_token.clone()
             };
-            let (remote, cluster_id, known_ids) = (remote.clone(), cluster_id.clone(), &known_ids);
+            let remote = remote.clone();
             async move {
                 let e = &m.engine;
-                let state = membership(e).await?;
-                if state.state == LocalNodeState::ACTIVE || state.state == LocalNodeState::PENDING {
-                    let ours = state.cluster.as_deref() == Some(cluster_id.as_str())
-                        || state
-                            .node_id
-                            .as_ref()
-                            .is_some_and(|id| known_ids.contains(id));
-                    if ours {
-                        return Ok::<_, SwarmError>((e.node.clone(), false));
-                    }
-                    if !force {
-                        return Err(SwarmError::OtherSwarm {
-                            node: e.node.clone(),
-                            their: state.cluster.unwrap_or_else(|| "unknown".into()),
-                        });
-                    }
-                    e.docker
-                        .leave_swarm(Some(bollard::query_parameters::LeaveSwarmOptions {
-                            force: true,
-                        }))
-                        .await
-                        .map_err(|err| e.error("leaving its old swarm", err))?;
+                if state.state != LocalNodeState::INACTIVE {
+                    leave_other_swarm(e, state, force).await?;
                 }
                 let req = SwarmJoinRequest {
                     listen_addr: Some("0.0.0.0:2377".into()),
@@ -185,33 +191,199 @@ pub async fn form_swarm(members: &[SwarmMember], force: bool) -> Result<SwarmSum
                     .join_swarm(req)
                     .await
                     .map_err(|err| e.error("swarm join", err))?;
-                Ok((e.node.clone(), true))
+                Ok::<_, SwarmError>(e.node.clone())
             }
         });
-    for result in futures::future::join_all(joins).await {
-        let (node, joined) = result?;
-        if joined {
-            summary.joined.push(node);
-        } else {
-            summary.unchanged.push(node);
+        for joined in futures::future::join_all(joins).await {
+            summary.joined.push(joined?);
         }
+        nodes = list_nodes(le).await?;
     }
-    apply_node_settings(le, members).await?;
+    summary.cluster_id = cluster_id.unwrap_or_default();
+    if !prune_replaced(le, &nodes).await?.is_empty() {
+        nodes = list_nodes(le).await?;
+    }
+    apply_node_settings(le, members, &nodes).await?;
     Ok(summary)
 }
 
-/// Node labels and availability, set through the leader.
-async fn apply_node_settings(leader: &Engine, members: &[SwarmMember]) -> Result<(), SwarmError> {
+/// Leaves the swarm a node is in, when `force` allows; otherwise the error says which.
+async fn leave_other_swarm(e: &Engine, state: &Membership, force: bool) -> Result<(), SwarmError> {
+    if !force {
+        return Err(SwarmError::OtherSwarm {
+            node: e.node.clone(),
+            their: state.cluster.clone().unwrap_or_else(|| "unknown".into()),
+        });
+    }
+    leave(e, "leaving its old swarm").await
+}
+
+async fn list_nodes(leader: &Engine) -> Result<Vec<bollard::models::Node>, SwarmError> {
+    Ok(leader
+        .docker
+        .list_nodes(None::<bollard::query_parameters::ListNodesOptions>)
+        .await
+        .map_err(|e| leader.error("listing the swarm's nodes", e))?)
+}
+
+/// Whether the swarm reports a node as down.
+fn is_down(n: &bollard::models::Node) -> bool {
+    n.status.as_ref().and_then(|s| s.state) == Some(bollard::models::NodeState::DOWN)
+}
+
+fn hostname_of(n: &bollard::models::Node) -> Option<&str> {
+    n.description.as_ref().and_then(|d| d.hostname.as_deref())
+}
+
+/// Removes the entries a recreated node left behind: when the swarm lists a hostname more
+/// than once, the entries that are down go (demoted first when they were managers), as
+/// `docker node demote` and `docker node rm` would.
+async fn prune_replaced(
+    leader: &Engine,
+    nodes: &[bollard::models::Node],
+) -> Result<Vec<String>, SwarmError> {
+    let mut pruned = Vec::new();
+    for n in nodes {
+        let Some(host) = hostname_of(n) else { continue };
+        let has_live_twin = nodes
+            .iter()
+            .any(|o| o.id != n.id && hostname_of(o) == Some(host) && !is_down(o));
+        if !(is_down(n) && has_live_twin) {
+            continue;
+        }
+        let Some(id) = n.id.as_deref() else { continue };
+        demote_if_manager(leader, n).await?;
+        delete_node(leader, id, &format!("removing the stale entry of {host}")).await?;
+        tracing::info!(
+            node = host,
+            id,
+            "removed the swarm entry of a replaced node"
+        );
+        pruned.push(host.to_string());
+    }
+    Ok(pruned)
+}
+
+/// `docker node demote`, when the node is a manager.
+async fn demote_if_manager(leader: &Engine, n: &bollard::models::Node) -> Result<(), SwarmError> {
+    let mut spec = n.spec.clone().unwrap_or_default();
+    if spec.role != Some(NodeSpecRoleEnum::MANAGER) {
+        return Ok(());
+    }
+    spec.role = Some(NodeSpecRoleEnum::WORKER);
+    let what = format!("demoting {}", hostname_of(n).unwrap_or("a node"));
+    update_node(leader, n, spec, &what).await
+}
+
+/// Writes a node's spec at its current version (`docker node update`).
+async fn update_node(
+    leader: &Engine,
+    n: &bollard::models::Node,
+    spec: bollard::models::NodeSpec,
+    what: &str,
+) -> Result<(), SwarmError> {
+    let (Some(id), Some(version)) = (n.id.as_deref(), n.version.as_ref().and_then(|v| v.index))
+    else {
+        return Ok(());
+    };
+    leader
+        .docker
+        .update_node(
+            id,
+            spec,
+            bollard::query_parameters::UpdateNodeOptions {
+                version: version as i64,
+            },
+        )
+        .await
+        .map_err(|e| leader.error(what, e))?;
+    Ok(())
+}
+
+/// Takes the node `hostname` out of the swarm as `docker node demote`, `docker swarm leave`
+/// (on the node, when it answers) and `docker node rm` do. The swarm's last manager is refused.
+pub async fn remove_member(
+    leader: &Engine,
+    member: Option<&Engine>,
+    hostname: &str,
+) -> Result<(), SwarmError> {
     let nodes = leader
         .docker
         .list_nodes(None::<bollard::query_parameters::ListNodesOptions>)
         .await
         .map_err(|e| leader.error("listing the swarm's nodes", e))?;
+    let mine: Vec<&bollard::models::Node> = nodes
+        .iter()
+        .filter(|n| hostname_of(n) == Some(hostname))
+        .collect();
+    let is_manager = |n: &bollard::models::Node| {
+        n.spec.as_ref().and_then(|s| s.role) == Some(NodeSpecRoleEnum::MANAGER)
+    };
+    let other_managers = nodes
+        .iter()
+        .filter(|n| hostname_of(n) != Some(hostname) && is_manager(n) && !is_down(n))
+        .count();
+    if mine.iter().any(|n| is_manager(n)) && other_managers == 0 {
+        return Err(SwarmError::LastManager {
+            node: hostname.to_string(),
+        });
+    }
+    for n in &mine {
+        demote_if_manager(leader, n).await?;
+    }
+    if let Some(e) = member {
+        let state = membership(e).await?;
+        if state.state != LocalNodeState::INACTIVE {
+            leave(e, "swarm leave").await?;
+        }
+    }
+    for n in mine {
+        if let Some(id) = n.id.as_deref() {
+            delete_node(leader, id, &format!("removing {hostname} from the swarm")).await?;
+        }
+    }
+    Ok(())
+}
+
+/// `docker node rm --force`.
+async fn delete_node(leader: &Engine, id: &str, what: &str) -> Result<(), SwarmError> {
+    leader
+        .docker
+        .delete_node(
+            id,
+            Some(bollard::query_parameters::DeleteNodeOptions { force: true }),
+        )
+        .await
+        .map_err(|e| leader.error(what, e))?;
+    Ok(())
+}
+
+/// `docker swarm leave --force` on the node `e`.
+async fn leave(e: &Engine, what: &str) -> Result<(), SwarmError> {
+    e.docker
+        .leave_swarm(Some(bollard::query_parameters::LeaveSwarmOptions {
+            force: true,
+        }))
+        .await
+        .map_err(|err| e.error(what, err))?;
+    Ok(())
+}
+
+/// Node labels, availability and roles, set through the leader on the swarm's `nodes`.
+async fn apply_node_settings(
+    leader: &Engine,
+    members: &[SwarmMember],
+    nodes: &[bollard::models::Node],
+) -> Result<(), SwarmError> {
     for m in members {
-        let Some(node) = nodes.iter().find(|n| {
-            n.description.as_ref().and_then(|d| d.hostname.as_deref())
-                == Some(m.engine.node.as_str())
-        }) else {
+        let mut same_name = nodes
+            .iter()
+            .filter(|n| hostname_of(n) == Some(m.engine.node.as_str()));
+        let Some(node) = same_name
+            .clone()
+            .find(|n| !is_down(n))
+            .or_else(|| same_name.next())
+        else {
             continue;
         };
         let mut spec = node.spec.clone().unwrap_or_default();
@@ -250,23 +422,13 @@ async fn apply_node_settings(leader: &Engine, members: &[SwarmMember]) -> Result
             changed = true;
         }
         if changed {
-            let (Some(id), Some(version)) = (
-                node.id.as_deref(),
-                node.version.as_ref().and_then(|v| v.index),
-            ) else {
-                continue;
-            };
-            leader
-                .docker
-                .update_node(
-                    id,
-                    spec,
-                    bollard::query_parameters::UpdateNodeOptions {
-                        version: version as i64,
-                    },
-                )
-                .await
-                .map_err(|e| leader.error(&format!("updating node {}", m.engine.node), e))?;
+            update_node(
+                leader,
+                node,
+                spec,
+                &format!("updating node {}", m.engine.node),
+            )
+            .await?;
         }
     }
     Ok(())
@@ -278,12 +440,7 @@ pub async fn leave_swarm(members: &[Engine]) -> Result<(), SwarmError> {
     for e in members.iter().rev() {
         let state = membership(e).await?;
         if state.state != LocalNodeState::INACTIVE {
-            e.docker
-                .leave_swarm(Some(bollard::query_parameters::LeaveSwarmOptions {
-                    force: true,
-                }))
-                .await
-                .map_err(|err| e.error("swarm leave", err))?;
+            leave(e, "swarm leave").await?;
         }
     }
     Ok(())

@@ -41,6 +41,8 @@ pub enum TlsError {
         "{path} is not a PEM certificate or key vswarm can read: {detail}; remove the cluster's tls folder to issue new material"
     )]
     Invalid { path: PathBuf, detail: String },
+    #[error("TLS to {addr}: {detail}")]
+    Handshake { addr: String, detail: String },
 }
 
 /// The cluster's certificate authority: `ca.pem` and `ca-key.pem` in a folder.
@@ -224,22 +226,38 @@ impl ClusterCa {
     }
 
     /// The client certificate in `dir` (`cert.pem`, `key.pem`, and `ca.pem` beside them, as the
-    /// docker CLI's DOCKER_CERT_PATH expects), issued once.
+    /// docker CLI's DOCKER_CERT_PATH expects): issued once, and again when it is unreadable or
+    /// within [`RENEW_WITHIN_DAYS`] of expiring.
     pub fn client_files(&self, dir: &Path) -> Result<ClientFiles, TlsError> {
-        let files = ClientFiles {
-            ca: dir.join("ca.pem"),
-            cert: dir.join("cert.pem"),
-            key: dir.join("key.pem"),
-        };
-        if !(files.cert.exists() && files.key.exists()) {
-            let issued = self.issue_client()?;
-            write_file(&files.key, &issued.key_pem, true)?;
-            write_file(&files.cert, &issued.cert_pem, false)?;
+        let files = ClientFiles::in_dir(dir);
+        let current = fs::read_to_string(&files.cert)
+            .ok()
+            .and_then(|pem| certificate_info_pem(&pem))
+            .is_some_and(|info| !info.expires_within(RENEW_WITHIN_DAYS))
+            && files.key.exists();
+        if !current {
+            self.write_client(&files)?;
         }
         if dir != self.dir {
             write_file(&files.ca, &self.cert_pem, false)?;
         }
         Ok(files)
+    }
+
+    /// A new client certificate in `dir`, whatever is there (`regenerate-certs`).
+    pub fn renew_client_files(&self, dir: &Path) -> Result<ClientFiles, TlsError> {
+        let files = ClientFiles::in_dir(dir);
+        self.write_client(&files)?;
+        if dir != self.dir {
+            write_file(&files.ca, &self.cert_pem, false)?;
+        }
+        Ok(files)
+    }
+
+    fn write_client(&self, files: &ClientFiles) -> Result<(), TlsError> {
+        let issued = self.issue_client()?;
+        write_file(&files.key, &issued.key_pem, true)?;
+        write_file(&files.cert, &issued.cert_pem, false)
     }
 }
 
@@ -258,6 +276,167 @@ pub struct ClientFiles {
     pub ca: PathBuf,
     pub cert: PathBuf,
     pub key: PathBuf,
+}
+
+impl ClientFiles {
+    /// `ca.pem`, `cert.pem` and `key.pem` in `dir`, the names the docker CLI expects.
+    pub fn in_dir(dir: &Path) -> ClientFiles {
+        ClientFiles {
+            ca: dir.join("ca.pem"),
+            cert: dir.join("cert.pem"),
+            key: dir.join("key.pem"),
+        }
+    }
+}
+
+/// Certificates this close to expiring are issued anew.
+pub const RENEW_WITHIN_DAYS: i64 = 30;
+
+/// What a certificate says, for checks and reports.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CertificateInfo {
+    /// The subject's common name.
+    pub subject: String,
+    /// Hex.
+    pub serial: String,
+    /// Unix seconds.
+    pub not_before: i64,
+    pub not_after: i64,
+    pub ips: Vec<IpAddr>,
+    pub names: Vec<String>,
+}
+
+impl CertificateInfo {
+    /// Whether it expires within `days` from now (or has expired).
+    pub fn expires_within(&self, days: i64) -> bool {
+        let now = OffsetDateTime::now_utc().unix_timestamp();
+        self.not_after - now < days * 86_400
+    }
+
+    /// `not_after` as an RFC 3339 date and time.
+    pub fn not_after_text(&self) -> String {
+        OffsetDateTime::from_unix_timestamp(self.not_after)
+            .ok()
+            .and_then(|t| {
+                t.format(&time::format_description::well_known::Rfc3339)
+                    .ok()
+            })
+            .unwrap_or_else(|| self.not_after.to_string())
+    }
+}
+
+/// Reads a DER certificate.
+pub fn certificate_info_der(der: &[u8]) -> Option<CertificateInfo> {
+    let (_, cert) = x509_parser::parse_x509_certificate(der).ok()?;
+    let subject = cert
+        .subject()
+        .iter_common_name()
+        .next()
+        .and_then(|cn| cn.as_str().ok())
+        .unwrap_or("")
+        .to_string();
+    let mut ips = Vec::new();
+    let mut names = Vec::new();
+    if let Ok(Some(san)) = cert.subject_alternative_name() {
+        for n in &san.value.general_names {
+            match n {
+                x509_parser::extensions::GeneralName::IPAddress(bytes) => {
+                    if let Ok(b) = <[u8; 4]>::try_from(*bytes) {
+                        ips.push(IpAddr::from(b));
+                    } else if let Ok(b) = <[u8; 16]>::try_from(*bytes) {
+                        ips.push(IpAddr::from(b));
+                    }
+                }
+                x509_parser::extensions::GeneralName::DNSName(name) => names.push(name.to_string()),
+                _ => {}
+            }
+        }
+    }
+    Some(CertificateInfo {
+        subject,
+        serial: cert.raw_serial_as_string(),
+        not_before: cert.validity().not_before.timestamp(),
+        not_after: cert.validity().not_after.timestamp(),
+        ips,
+        names,
+    })
+}
+
+/// Reads the first certificate of a PEM text.
+pub fn certificate_info_pem(pem: &str) -> Option<CertificateInfo> {
+    let (_, pem) = x509_parser::pem::parse_x509_pem(pem.as_bytes()).ok()?;
+    certificate_info_der(&pem.contents)
+}
+
+/// The certificate the daemon at `ip:port` serves now: a mutual-TLS handshake with the client
+/// certificate, checked against the cluster's CA.
+pub async fn served_certificate(
+    ip: IpAddr,
+    port: u16,
+    client: &ClientFiles,
+) -> Result<CertificateInfo, TlsError> {
+    let client = client.clone();
+    tokio::task::spawn_blocking(move || served_certificate_blocking(ip, port, &client))
+        .await
+        .map_err(|e| TlsError::Handshake {
+            addr: format!("{ip}:{port}"),
+            detail: e.to_string(),
+        })?
+}
+
+fn served_certificate_blocking(
+    ip: IpAddr,
+    port: u16,
+    client: &ClientFiles,
+) -> Result<CertificateInfo, TlsError> {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
+    let addr = format!("{ip}:{port}");
+    let fail = |detail: String| TlsError::Handshake {
+        addr: addr.clone(),
+        detail,
+    };
+    let invalid = |path: &Path, e: rustls::pki_types::pem::Error| TlsError::Invalid {
+        path: path.to_path_buf(),
+        detail: e.to_string(),
+    };
+    crate::engine::install_crypto_provider();
+    let mut roots = rustls::RootCertStore::empty();
+    for ca in CertificateDer::pem_file_iter(&client.ca).map_err(|e| invalid(&client.ca, e))? {
+        roots
+            .add(ca.map_err(|e| invalid(&client.ca, e))?)
+            .map_err(|e| fail(e.to_string()))?;
+    }
+    let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(&client.cert)
+        .map_err(|e| invalid(&client.cert, e))?
+        .collect::<Result<_, _>>()
+        .map_err(|e| invalid(&client.cert, e))?;
+    let key = PrivateKeyDer::from_pem_file(&client.key).map_err(|e| invalid(&client.key, e))?;
+    let config = rustls::ClientConfig::builder()
+        .with_root_certificates(roots)
+        .with_client_auth_cert(chain, key)
+        .map_err(|e| fail(e.to_string()))?;
+    let mut conn = rustls::ClientConnection::new(
+        std::sync::Arc::new(config),
+        ServerName::IpAddress(ip.into()),
+    )
+    .map_err(|e| fail(e.to_string()))?;
+    let mut sock = std::net::TcpStream::connect_timeout(
+        &std::net::SocketAddr::new(ip, port),
+        std::time::Duration::from_secs(5),
+    )
+    .map_err(|e| fail(e.to_string()))?;
+    let _ = sock.set_read_timeout(Some(std::time::Duration::from_secs(5)));
+    let _ = sock.set_write_timeout(Some(std::time::Duration::from_secs(5)));
+    while conn.is_handshaking() {
+        conn.complete_io(&mut sock)
+            .map_err(|e| fail(e.to_string()))?;
+    }
+    let leaf = conn
+        .peer_certificates()
+        .and_then(|c| c.first())
+        .ok_or_else(|| fail("the daemon sent no certificate".into()))?;
+    certificate_info_der(leaf).ok_or_else(|| fail("the daemon's certificate cannot be read".into()))
 }
 
 /// Whether a PEM certificate names `ip` among its SANs (and is still valid).

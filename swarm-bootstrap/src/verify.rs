@@ -70,32 +70,48 @@ pub async fn wait_for_stack(
     limit: Duration,
 ) -> Result<Vec<ServiceState>, VerifyError> {
     let start = Instant::now();
-    let names = node_names(manager).await?;
-    loop {
-        let services = manager
+    let list_services = || {
+        manager
             .docker
             .list_services(Some(bollard::query_parameters::ListServicesOptions {
                 filters: Some(stack_filter(stack)),
                 ..Default::default()
             }))
-            .await
-            .map_err(|e| manager.error("listing the stack's services", e))?;
-        let mut states = Vec::new();
-        let mut pending: Option<(String, String)> = None;
-        for s in &services {
-            let name = s
-                .spec
-                .as_ref()
-                .and_then(|x| x.name.clone())
-                .unwrap_or_default();
+    };
+    // The node names are read once, alongside the first listing.
+    let (first, names) = tokio::join!(list_services(), node_names(manager));
+    let names = names?;
+    let mut first = Some(first);
+    loop {
+        let services = match first.take() {
+            Some(services) => services,
+            None => list_services().await,
+        };
+        let services = services.map_err(|e| manager.error("listing the stack's services", e))?;
+        let service_names: Vec<String> = services
+            .iter()
+            .map(|s| {
+                s.spec
+                    .as_ref()
+                    .and_then(|x| x.name.clone())
+                    .unwrap_or_default()
+            })
+            .collect();
+        let all_tasks = futures::future::join_all(service_names.iter().map(|name| {
             let filters = HashMap::from([("service".to_string(), vec![name.clone()])]);
-            let tasks = manager
+            manager
                 .docker
                 .list_tasks(Some(bollard::query_parameters::ListTasksOptions {
                     filters: Some(filters),
                 }))
-                .await
-                .map_err(|e| manager.error(&format!("listing the tasks of {name}"), e))?;
+        }))
+        .await;
+        let mut states = Vec::new();
+        let mut pending: Option<(String, String)> = None;
+        for ((s, name), tasks) in services.iter().zip(&service_names).zip(all_tasks) {
+            let name = name.clone();
+            let tasks =
+                tasks.map_err(|e| manager.error(&format!("listing the tasks of {name}"), e))?;
             let wanted_running: Vec<_> = tasks
                 .iter()
                 .filter(|t| t.desired_state == Some(TaskState::RUNNING))
