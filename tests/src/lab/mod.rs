@@ -137,8 +137,33 @@ fn run(cmd: &[String]) -> Result<i32> {
             }
             None => bin_dir.clone().into_os_string(),
         };
-        let mut child = Command::new(&cmd[0])
-            .args(&cmd[1..])
+        let host_dir = tmp.path().join("host");
+        fs::create_dir_all(&host_dir)?;
+        let mut command = Command::new("unshare");
+        // The command sees the host as one with VirtualBox installed: its kernel modules in
+        // /proc/modules and its device files in /dev (a private mount namespace; the host's
+        // own files are untouched). VBOXSIM_NO_KERNEL_MODULES=1 leaves them out.
+        command
+            .args([
+                "--mount",
+                "--propagation",
+                "slave",
+                "--",
+                "/bin/sh",
+                "-c",
+                HOST_SETUP,
+                "vboxsim-host",
+            ])
+            .args(cmd)
+            .env("VBOXSIM_HOST_DIR", &host_dir);
+        // The lab's clusters keep their state (and the docker CLI its contexts) in the lab's own
+        // folder, unless the caller chose one: the user's own are never touched.
+        for (var, folder) in [("VSWARM_HOME", "vswarm"), ("DOCKER_CONFIG", "docker")] {
+            if std::env::var_os(var).is_none_or(|v| v.is_empty()) {
+                command.env(var, cache.join(folder));
+            }
+        }
+        let mut child = command
             .env("PATH", path)
             .env("VBOX_USER_HOME", &home)
             .env("VBOXSIM_LAB", "1")
@@ -157,6 +182,46 @@ fn run(cmd: &[String]) -> Result<i32> {
     drop(tmp);
     status
 }
+
+/// Run by `sh` in the command's mount namespace before it execs the command: a /dev with
+/// VirtualBox's device files beside the host's (bound one by one onto a tmpfs), and a
+/// /proc/modules that lists VirtualBox's kernel modules after the host's.
+const HOST_SETUP: &str = r#"
+set -e
+dev="$VBOXSIM_HOST_DIR/dev"
+mkdir -p "$dev"
+mount -t tmpfs -o mode=0755,size=1m vboxsim-dev "$dev"
+for e in /dev/* /dev/.[!.]*; do
+    [ -e "$e" ] || [ -L "$e" ] || continue
+    n=${e##*/}
+    if [ -L "$e" ]; then
+        cp -P "$e" "$dev/$n"
+    elif [ -d "$e" ]; then
+        mkdir "$dev/$n" && mount --rbind "$e" "$dev/$n" || true
+    else
+        : > "$dev/$n" && mount --bind "$e" "$dev/$n" || true
+    fi
+done
+if [ -z "${VBOXSIM_NO_KERNEL_MODULES:-}" ]; then
+    for f in vboxdrv vboxdrvu vboxnetctl; do : > "$dev/$f"; done
+    # A kernel without loadable modules has no /proc/modules: the device files tell then.
+    if [ -e /proc/modules ]; then
+        { cat /proc/modules
+          echo "vboxnetflt 32768 0 - Live 0x0000000000000000 (OE)"
+          echo "vboxnetadp 28672 0 - Live 0x0000000000000000 (OE)"
+          echo "vboxdrv 532480 2 vboxnetflt,vboxnetadp, Live 0x0000000000000000 (OE)"
+        } > "$VBOXSIM_HOST_DIR/modules"
+        mount --bind "$VBOXSIM_HOST_DIR/modules" /proc/modules
+    fi
+fi
+# VirtualBox runs the lab's guests, so the host it emulates has VT-x: /proc/cpuinfo says so.
+if ! grep -qw -e vmx -e svm /proc/cpuinfo; then
+    sed 's/^\(flags[[:space:]]*:.*\)$/\1 vmx/' /proc/cpuinfo > "$VBOXSIM_HOST_DIR/cpuinfo"
+    mount --bind "$VBOXSIM_HOST_DIR/cpuinfo" /proc/cpuinfo
+fi
+mount --move "$dev" /dev
+exec "$@"
+"#;
 
 /// Waits for the command; SIGINT and SIGTERM sent to the lab are passed on to it.
 fn wait_forwarding_signals(child: &mut Child) -> Result<i32> {
