@@ -174,11 +174,11 @@ impl ClusterSpec {
             ))
             .help("check the path given with -f (or VSWARM_FILE), or run `vswarm up` without a file for the default cluster")
         })?;
-        let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
-        ClusterSpec::from_text(&absolute, &text)
+        ClusterSpec::from_text(path, &text)
     }
 
-    /// Checks a cluster file's `text`; `path` places errors and resolves stack files.
+    /// Checks a cluster file's `text`; `path` (as the user gave it) places errors and resolves
+    /// stack files.
     pub fn from_text(path: &Path, text: &str) -> Result<ClusterSpec, InputError> {
         let raw: RawCluster = serde_saphyr::from_str(text).map_err(|e| {
             let at = e.location().map(|l| location(path, &l));
@@ -519,8 +519,9 @@ impl Checker<'_> {
                     "give each stack its own name",
                 ));
             }
-            let file = base.join(&s.file.value);
-            let spec = load_compose(&file, &s.name.value).map_err(|e| match e {
+            let shown = base.join(&s.file.value);
+            let file = std::path::absolute(&shown).unwrap_or_else(|_| shown.clone());
+            let spec = load_compose(&shown, &s.name.value).map_err(|e| match e {
                 ComposeError::Read { path, source } => self.error(
                     &s.file,
                     format!("cannot read the stack file {}: {source}", path.display()),
@@ -550,7 +551,7 @@ impl Checker<'_> {
         }
         Ok(ClusterSpec {
             name: name.value.clone(),
-            file: Some(self.path.to_path_buf()),
+            file: Some(std::path::absolute(self.path).unwrap_or_else(|_| self.path.to_path_buf())),
             cidr: raw
                 .network
                 .cidr

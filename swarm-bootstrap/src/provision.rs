@@ -10,10 +10,13 @@
 use std::net::IpAddr;
 use std::time::Duration;
 
+use sha2::{Digest, Sha256};
+
 use crate::engine::{Engine, EngineError};
 use crate::ssh::{KnownHosts, SshConnection, SshError, SshTarget};
 use crate::tls::{
     ClientFiles, ClusterCa, RENEW_WITHIN_DAYS, TlsError, cert_names_ip, certificate_info_pem,
+    key_matches_cert,
 };
 
 /// Options of a node's Docker daemon.
@@ -178,6 +181,8 @@ pub trait Provisioner: Sync {
     /// Prints nothing and exits 0 when Docker runs.
     fn status_command(&self) -> &str;
     fn restart_command(&self) -> &str;
+    /// Where vswarm notes the configuration Docker was last started with by it.
+    fn stamp_path(&self) -> &str;
 }
 
 /// boot2docker: `/var/lib/boot2docker/{ca,server,server-key}.pem` and `profile`.
@@ -236,6 +241,9 @@ impl Provisioner for Boot2Docker {
     fn restart_command(&self) -> &str {
         "sudo /etc/init.d/docker restart"
     }
+    fn stamp_path(&self) -> &str {
+        "/var/lib/boot2docker/.vswarm-started-with"
+    }
 }
 
 /// What provisioning changed on a node.
@@ -284,11 +292,13 @@ pub async fn provision_node(
     // Everything we need to know, in one command.
     let sep = "---vswarm---";
     let probe = format!(
-        "hostname; echo {sep}; sudo cat {ca} 2>/dev/null; echo {sep}; sudo cat {cert} 2>/dev/null; echo {sep}; sudo cat {cfg} 2>/dev/null; echo {sep}; if {status}; then echo running; else echo stopped; fi",
+        "hostname; echo {sep}; sudo cat {ca} 2>/dev/null; echo {sep}; sudo cat {cert} 2>/dev/null; echo {sep}; sudo cat {cfg} 2>/dev/null; echo {sep}; if {status}; then echo running; else echo stopped; fi; echo {sep}; sudo cat {key} 2>/dev/null; echo {sep}; cat {stamp} 2>/dev/null; true",
         ca = provisioner.ca_path(),
         cert = provisioner.cert_path(),
         cfg = provisioner.config_path(),
         status = provisioner.status_command(),
+        key = provisioner.key_path(),
+        stamp = provisioner.stamp_path(),
     );
     // Meanwhile, a daemon that already answers over TLS is asked once (briefly): when nothing
     // needs changing, that client is the result, and a converged node costs no extra round.
@@ -312,8 +322,15 @@ pub async fn provision_node(
     let (ssh, seen) = reached?;
     let parts: Vec<&str> = seen.split(&format!("{sep}\n")).collect();
     let part = |i: usize| parts.get(i).copied().unwrap_or("");
-    let (hostname, remote_ca, remote_cert, remote_cfg, status) =
-        (part(0).trim(), part(1), part(2), part(3), part(4).trim());
+    let (hostname, remote_ca, remote_cert, remote_cfg, status, remote_key, stamp) = (
+        part(0).trim(),
+        part(1),
+        part(2),
+        part(3),
+        part(4).trim(),
+        part(5),
+        part(6).trim(),
+    );
 
     if hostname != node.name {
         ssh.run(&provisioner.set_hostname(&node.name)).await?;
@@ -321,6 +338,7 @@ pub async fn provision_node(
     }
     let certs_current = remote_ca == ca.cert_pem()
         && cert_names_ip(remote_cert, node.ip)
+        && key_matches_cert(remote_key, remote_cert)
         && certificate_info_pem(remote_cert).is_some_and(|c| !c.expires_within(RENEW_WITHIN_DAYS));
     if !certs_current {
         install_server_certificate(provisioner, &ssh, node, ca).await?;
@@ -332,17 +350,44 @@ pub async fn provision_node(
             .await?;
         report.changed.push("engine options");
     }
-    if !report.changed.is_empty() || status != "running" {
+    // The daemon runs what the files say only if it started after they were written: the stamp
+    // holds the configuration of its last start by vswarm, and a daemon that does not answer
+    // over TLS (an earlier run stopped between writing and restarting) is restarted too. A
+    // certificate renewed without a restart (`regenerate-certs`) changes neither.
+    let started_with = hex::encode(Sha256::digest(config.as_bytes()));
+    let mut restart = !report.changed.is_empty()
+        || status != "running"
+        || (!stamp.is_empty() && stamp != started_with);
+    let mut engine = None;
+    if !restart {
+        engine = match answering {
+            Some(engine) => Some(engine),
+            None => {
+                Engine::wait_until_answering(&node.name, node.ip, client, Duration::from_secs(10))
+                    .await
+                    .ok()
+            }
+        };
+        restart = engine.is_none();
+    }
+    if restart {
         ssh.run(provisioner.restart_command()).await?;
         report.changed.push("docker restarted");
     }
-    let engine = match answering.filter(|_| report.changed.is_empty()) {
+    let engine = match engine {
         Some(engine) => engine,
         None => {
             Engine::wait_until_answering(&node.name, node.ip, client, Duration::from_secs(60))
                 .await?
         }
     };
+    if stamp != started_with {
+        ssh.run(&format!(
+            "echo {started_with} | sudo tee {} >/dev/null",
+            provisioner.stamp_path()
+        ))
+        .await?;
+    }
     tracing::info!(node = %node.name, changed = ?report.changed, "provisioned");
     Ok((report, engine))
 }
@@ -354,12 +399,14 @@ async fn install_server_certificate(
     node: &NodeAccess,
     ca: &ClusterCa,
 ) -> Result<(), ProvisionError> {
+    // Each file is replaced atomically; the probe notices a set cut short in between (a key
+    // that is not the certificate's) and installs it again.
     let issued = ca.issue_server(&node.name, node.ip)?;
-    ssh.upload(provisioner.ca_path(), ca.cert_pem().as_bytes(), "644")
+    ssh.upload(provisioner.key_path(), issued.key_pem.as_bytes(), "600")
         .await?;
     ssh.upload(provisioner.cert_path(), issued.cert_pem.as_bytes(), "644")
         .await?;
-    ssh.upload(provisioner.key_path(), issued.key_pem.as_bytes(), "600")
+    ssh.upload(provisioner.ca_path(), ca.cert_pem().as_bytes(), "644")
         .await?;
     Ok(())
 }

@@ -439,6 +439,21 @@ fn served_certificate_blocking(
     certificate_info_der(leaf).ok_or_else(|| fail("the daemon's certificate cannot be read".into()))
 }
 
+/// Whether a PEM private key is the key of a PEM certificate (an installation cut short can
+/// leave a new certificate beside an old key, and the daemon then cannot start).
+pub fn key_matches_cert(key_pem: &str, cert_pem: &str) -> bool {
+    let Ok(key) = KeyPair::from_pem(key_pem) else {
+        return false;
+    };
+    let Ok((_, pem)) = x509_parser::pem::parse_x509_pem(cert_pem.as_bytes()) else {
+        return false;
+    };
+    let Ok(cert) = pem.parse_x509() else {
+        return false;
+    };
+    cert.public_key().subject_public_key.data.as_ref() == key.public_key_raw()
+}
+
 /// Whether a PEM certificate names `ip` among its SANs (and is still valid).
 pub fn cert_names_ip(cert_pem: &str, ip: IpAddr) -> bool {
     let Ok((_, pem)) = x509_parser::pem::parse_x509_pem(cert_pem.as_bytes()) else {
@@ -509,5 +524,9 @@ mod tests {
             !format!("{issued:?}").contains("PRIVATE KEY"),
             "keys are never printed"
         );
+        assert!(key_matches_cert(&issued.key_pem, &issued.cert_pem));
+        let other = ca.issue_server("node-1", ip).unwrap();
+        assert!(!key_matches_cert(&other.key_pem, &issued.cert_pem));
+        assert!(!key_matches_cert("not a key", &issued.cert_pem));
     }
 }

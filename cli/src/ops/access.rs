@@ -272,8 +272,10 @@ pub async fn ssh(
     }
     args.push(node.name.clone());
     if !command.is_empty() {
+        // As ssh itself does: the words are joined and the node's shell reads them, so a
+        // quoted pipeline (`-- 'ps | grep docker'`) runs there.
         args.push("--".into());
-        args.push(shell_words::join(command));
+        args.push(command.join(" "));
     }
     Ok(External {
         program: "ssh".into(),

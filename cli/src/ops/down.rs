@@ -27,13 +27,9 @@ pub struct DownReport {
 }
 
 pub async fn down(session: &Session<'_>, target: &Target) -> Result<DownReport> {
-    let cluster = match session.cluster(target, None) {
-        Ok(c) => c,
-        Err(crate::error::Error::Input(e)) if e.message.contains("has not been brought up") => {
-            session.note(format!("{}: nothing to remove", e.message));
-            return Ok(DownReport::default());
-        }
-        Err(e) => return Err(e),
+    let Some(cluster) = session.find_cluster(target, None)? else {
+        session.note("no cluster of that name has been brought up: nothing to remove");
+        return Ok(DownReport::default());
     };
     let name = cluster.name().to_string();
     let _lock = session.lock(&name, "down").await?;

@@ -9,6 +9,7 @@ use super::Session;
 use crate::error::{Doing, Error, InputError, Result};
 use crate::events::{Event, Phase};
 use crate::ops::up::PhaseTimer;
+use crate::state::recorded_clusters;
 
 /// A cached ISO, for listings.
 #[derive(Debug, Clone, Serialize)]
@@ -105,15 +106,37 @@ pub async fn pull(
     Ok(pulled.image.into())
 }
 
-/// Removes cached ISOs matching `wanted` (a version, file name or path).
+/// Removes cached ISOs matching `wanted` (a version, file name or path). An ISO a cluster's VMs
+/// boot from is kept: VirtualBox could not start them without it.
 pub fn remove(session: &Session<'_>, wanted: &str) -> Result<Vec<ImageInfo>> {
-    let removed = cache(session)
-        .remove(wanted)
-        .doing("removing from the ISO cache")?;
-    if removed.is_empty() {
+    let cache = cache(session);
+    let matching = cache.find(wanted).doing("reading the ISO cache")?;
+    if matching.is_empty() {
         return Err(InputError::new(format!("no cached ISO matches '{wanted}'"))
             .help("`vswarm images ls` lists them")
             .into());
     }
+    for image in &matching {
+        for cluster in recorded_clusters(&session.home) {
+            let uses = session
+                .dir(&cluster)
+                .read_record()
+                .ok()
+                .flatten()
+                .and_then(|r| r.iso)
+                .is_some_and(|iso| iso.path == image.path);
+            if uses {
+                return Err(InputError::new(format!(
+                    "{} is the ISO the cluster '{cluster}' boots",
+                    image.path.display()
+                ))
+                .help(format!(
+                    "remove the cluster first (`vswarm --cluster {cluster} down`)"
+                ))
+                .into());
+            }
+        }
+    }
+    let removed = cache.remove(wanted).doing("removing from the ISO cache")?;
     Ok(removed.into_iter().map(ImageInfo::from).collect())
 }

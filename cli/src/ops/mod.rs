@@ -108,15 +108,16 @@ impl<'a> Session<'a> {
         }
     }
 
-    /// The name of the cluster `target` designates, and whether it was chosen by a file.
-    fn cluster_name(&self, target: &Target, node: Option<&str>) -> Result<String> {
+    /// The name of the cluster `target` designates; None when nothing designates one (no file
+    /// here and no cluster recorded).
+    fn cluster_name(&self, target: &Target, node: Option<&str>) -> Result<Option<String>> {
         match target {
-            Target::File(path) => Ok(name_in_file(path)?),
-            Target::Named(name) => Ok(name.clone()),
+            Target::File(path) => Ok(Some(name_in_file(path)?)),
+            Target::Named(name) => Ok(Some(name.clone())),
             Target::Here => {
                 let here = Path::new(DEFAULT_FILE);
                 if here.exists() {
-                    return Ok(name_in_file(here)?);
+                    return Ok(Some(name_in_file(here)?));
                 }
                 let recorded = crate::state::recorded_clusters(&self.home);
                 if let Some(node) = node {
@@ -131,16 +132,14 @@ impl<'a> Session<'a> {
                         })
                         .collect();
                     if let [only] = with_node.as_slice() {
-                        return Ok((*only).clone());
+                        return Ok(Some((*only).clone()));
                     }
                 }
                 match recorded.as_slice() {
-                    [only] => Ok(only.clone()),
-                    [] => Err(InputError::new("no cluster has been brought up")
-                        .help("run `vswarm up` (in a folder with a vswarm.yml, or with -f FILE)")
-                        .into()),
+                    [only] => Ok(Some(only.clone())),
+                    [] => Ok(None),
                     many if many.iter().any(|c| c == DEFAULT_CLUSTER) => {
-                        Ok(DEFAULT_CLUSTER.to_string())
+                        Ok(Some(DEFAULT_CLUSTER.to_string()))
                     }
                     many => Err(InputError::new(format!(
                         "there are several clusters ({}) and no vswarm.yml here",
@@ -153,17 +152,32 @@ impl<'a> Session<'a> {
         }
     }
 
+    /// The cluster `target` designates (with `node` as a hint), when vswarm has a record of it.
+    pub fn find_cluster(&self, target: &Target, node: Option<&str>) -> Result<Option<Cluster>> {
+        let Some(name) = self.cluster_name(target, node)? else {
+            return Ok(None);
+        };
+        let dir = self.dir(&name);
+        Ok(dir.read_record()?.map(|record| Cluster { dir, record }))
+    }
+
     /// An existing cluster: `target` resolved (with `node` as a hint), and its record.
     pub fn cluster(&self, target: &Target, node: Option<&str>) -> Result<Cluster> {
-        let name = self.cluster_name(target, node)?;
-        let dir = self.dir(&name);
-        let record = dir.read_record()?.ok_or_else(|| {
-            Error::from(
-                InputError::new(format!("the cluster '{name}' has not been brought up"))
-                    .help("run `vswarm up` first"),
-            )
-        })?;
-        Ok(Cluster { dir, record })
+        match self.cluster_name(target, node)? {
+            None => Err(InputError::new("no cluster has been brought up")
+                .help("run `vswarm up` (in a folder with a vswarm.yml, or with -f FILE)")
+                .into()),
+            Some(name) => {
+                let dir = self.dir(&name);
+                let record = dir.read_record()?.ok_or_else(|| {
+                    Error::from(
+                        InputError::new(format!("the cluster '{name}' has not been brought up"))
+                            .help("run `vswarm up` first"),
+                    )
+                })?;
+                Ok(Cluster { dir, record })
+            }
+        }
     }
 
     /// Takes the cluster's lock, waiting (and saying so) while another vswarm holds it.
@@ -171,7 +185,16 @@ impl<'a> Session<'a> {
         if let Some(lock) = ClusterLock::try_acquire(&self.home, cluster, command)? {
             return Ok(lock);
         }
-        let holder = lock_holder(&self.home, cluster).unwrap_or_else(|| "another vswarm".into());
+        // The holder writes who it is just after taking the lock: give it a moment.
+        let mut holder = None;
+        for _ in 0..10 {
+            holder = lock_holder(&self.home, cluster);
+            if holder.is_some() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let holder = holder.unwrap_or_else(|| "another vswarm command holds it".into());
         self.reporter.event(Event::Waiting(format!(
             "the cluster '{cluster}' is locked: {holder}; waiting for it to finish"
         )));

@@ -194,7 +194,10 @@ mount -t tmpfs -o mode=0755,size=1m vboxsim-dev "$dev"
 for e in /dev/* /dev/.[!.]*; do
     [ -e "$e" ] || [ -L "$e" ] || continue
     n=${e##*/}
-    if [ -L "$e" ]; then
+    if [ "$n" = ptmx ]; then
+        # A bound ptmx cannot find its pts folder: point at the devpts one, as containers do.
+        ln -s pts/ptmx "$dev/ptmx"
+    elif [ -L "$e" ]; then
         cp -P "$e" "$dev/$n"
     elif [ -d "$e" ]; then
         mkdir "$dev/$n" && mount --rbind "$e" "$dev/$n" || true
