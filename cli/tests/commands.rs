@@ -226,3 +226,26 @@ vswarm doctor --format json > doctor.json; echo "DOCTOR rc=$?"
         ],
     );
 }
+
+#[test]
+fn with_no_file_up_builds_the_default_cluster_and_down_removes_it() {
+    let script = r#"
+mkdir empty && cd empty
+vswarm -q up > up.txt 2> up.err; echo "UP rc=$?"
+echo "NODES $(vswarm ls --format json | python3 -c 'import json,sys; d=json.load(sys.stdin)["clusters"][0]; print(d["cluster"], " ".join(n["name"]+":"+n["role"] for n in d["nodes"]))')"
+echo "ENV $(vswarm env | grep -c 'DOCKER_MACHINE_NAME="node-01"')"
+vswarm down > /dev/null 2>&1; echo "DOWN rc=$? vms=$(VBoxManage list vms | wc -l) clusters=$(ls "$VSWARM_HOME/clusters" | wc -l)"
+vswarm down > down2.txt 2>&1; echo "AGAIN rc=$?"
+"#;
+    let out = in_lab(script, &[("VBOXSIM_BOOT_MS", "200")]);
+    expect_lines(
+        &out,
+        &[
+            "UP rc=0",
+            "NODES default node-01:manager node-02:worker node-03:worker",
+            "ENV 1",
+            "DOWN rc=0 vms=0 clusters=0",
+            "AGAIN rc=0",
+        ],
+    );
+}
