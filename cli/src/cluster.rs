@@ -4,6 +4,7 @@
 //! name: seed                 # the cluster's name (its state: $VSWARM_HOME/clusters/seed)
 //! network:
 //!   cidr: 192.168.56.1/24    # optional: picked from VirtualBox's allowed ranges otherwise
+//!   interface: vboxnet0      # optional: an interface vswarm may configure though it did not make it
 //! defaults: { cpus: 1, memory: 1024, disk: 20000 }   # MB
 //! nodes:                     # a list, or counts: { managers: 1, workers: 2 }
 //!   - name: node-01
@@ -22,6 +23,7 @@
 //!   - name: web
 //!     file: stack.yml        # a compose v3 file, relative to this file
 //! iso: https://…/boot2docker.iso   # optional: the latest boot2docker release otherwise
+//! iso_sha256: 0123…                # optional: the ISO's SHA-256 (needed for plain http)
 //! ```
 //!
 //! Every value is checked here: names, sizes against VirtualBox's limits, the CIDR's form, the
@@ -126,12 +128,17 @@ pub struct ClusterSpec {
     pub cidr: Option<String>,
     /// Where `network.cidr` was written, for errors VirtualBox's rules reveal later.
     pub cidr_at: Option<Location>,
+    /// `network.interface`: a host-only interface vswarm may configure though it did not make
+    /// it.
+    pub interface: Option<String>,
     pub nodes: Vec<NodeEntry>,
     /// The engine options of every node (`provider=virtualbox` is added by `up`).
     pub engine: EngineOptions,
     pub stacks: Vec<StackEntry>,
     /// `iso`: a URL or a path; None for the latest boot2docker release.
     pub iso: Option<String>,
+    /// `iso_sha256`: the ISO's SHA-256 in lowercase hex.
+    pub iso_sha256: Option<String>,
     /// The file's text, for snippets in later errors.
     pub text: Option<String>,
 }
@@ -153,6 +160,7 @@ impl ClusterSpec {
             file: None,
             cidr: None,
             cidr_at: None,
+            interface: None,
             nodes: vec![
                 node("node-01", Role::Manager),
                 node("node-02", Role::Worker),
@@ -161,6 +169,7 @@ impl ClusterSpec {
             engine: EngineOptions::default(),
             stacks: Vec::new(),
             iso: None,
+            iso_sha256: None,
             text: None,
         }
     }
@@ -279,12 +288,17 @@ struct RawCluster {
     stacks: Vec<RawStack>,
     #[serde(default)]
     iso: Option<Spanned<String>>,
+    /// The ISO's SHA-256, checked instead of a published one (and making plain HTTP fine).
+    #[serde(default)]
+    iso_sha256: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawNetwork {
     cidr: Option<Spanned<String>>,
+    /// A host-only interface the user lets vswarm configure (it did not make it).
+    interface: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -549,6 +563,15 @@ impl Checker<'_> {
                 "give an http(s) URL of a boot2docker ISO or the path of one, or leave `iso` out for the latest release",
             ));
         }
+        if let Some(sha) = &raw.iso_sha256
+            && !(sha.value.len() == 64 && sha.value.chars().all(|c| c.is_ascii_hexdigit()))
+        {
+            return Err(self.error(
+                sha,
+                format!("iso_sha256 '{}' is not a SHA-256", sha.value),
+                "write the ISO's SHA-256 as 64 hexadecimal characters (`sha256sum boot2docker.iso`)",
+            ));
+        }
         Ok(ClusterSpec {
             name: name.value.clone(),
             file: Some(std::path::absolute(self.path).unwrap_or_else(|_| self.path.to_path_buf())),
@@ -558,10 +581,15 @@ impl Checker<'_> {
                 .as_ref()
                 .map(|c| c.value.trim().to_string()),
             cidr_at: raw.network.cidr.as_ref().map(|c| self.at(c)),
+            interface: raw.network.interface.as_ref().map(|i| i.value.clone()),
             nodes,
             engine,
             stacks,
             iso: raw.iso.as_ref().map(|i| i.value.clone()),
+            iso_sha256: raw
+                .iso_sha256
+                .as_ref()
+                .map(|s| s.value.to_ascii_lowercase()),
             text: Some(self.text.to_string()),
         })
     }

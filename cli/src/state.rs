@@ -263,6 +263,10 @@ pub struct NodeRecord {
     /// The NAT-forwarded SSH port on 127.0.0.1, once known.
     #[serde(default)]
     pub ssh_port: Option<u16>,
+    /// vswarm created the VM (set just before `createvm`, so an interruption before the VM is
+    /// marked still leaves it known as vswarm's).
+    #[serde(default)]
+    pub made: bool,
 }
 
 /// A deployed stack.
@@ -310,6 +314,7 @@ impl ClusterRecord {
                             role: n.role,
                             ip: Some(n.ip),
                             ssh_port: None,
+                            made: false,
                         })
                         .collect(),
                     ..ClusterRecord::default()
@@ -418,6 +423,7 @@ mod tests {
                 vm: "n1".into(),
                 ip: Some("192.168.56.101".into()),
                 ssh_port: Some(40000),
+                made: true,
             }],
             ..ClusterRecord::default()
         };

@@ -40,6 +40,7 @@ set -u
 export VBOXSIM_LOG="$W/calls.jsonl"
 VSWARM_LOG=trace vswarm up > up.txt 2> up.err || { echo "FAIL up"; tail -20 up.err; exit 1; }
 echo "UP $(head -1 up.txt | cut -d' ' -f1-4)"
+echo "NAMED $(VBoxManage list vms | cut -d'"' -f2 | sort | tr '\n' ' ')"
 echo "SUMMARY $(grep -c 'tcp://192.168.56' up.txt) nodes, $(grep -o 'http://192.168.56.[0-9]*:80/' up.txt | wc -l) urls"
 
 eval "$(vswarm env m1)"
@@ -117,7 +118,7 @@ echo "IMAGES $(vswarm images ls --format json | python3 -c 'import json,sys; pri
 ( vswarm up > l1.log 2>&1 & vswarm up > l2.log 2>&1; wait )
 echo "LOCK $(cat l1.log l2.log | grep -c 'is locked: `vswarm up` (pid')"
 
-vswarm rm w2 > rm.txt 2>&1; echo "RM rc=$? swarm=$(docker node ls -q | wc -l) vms=$(VBoxManage list vms | grep -c '"w2"')"
+vswarm rm w2 > rm.txt 2>&1; echo "RM rc=$? swarm=$(docker node ls -q | wc -l) vms=$(VBoxManage list vms | grep -c '"e2e-w2"')"
 
 vswarm completion bash | grep -q 'complete -F' && vswarm completion zsh | grep -q '#compdef vswarm' && echo "COMPLETION bash zsh"
 
@@ -130,9 +131,10 @@ echo "LEFT vms=$(VBoxManage list vms | wc -l) ifs=$(VBoxManage list hostonlyifs 
         &out,
         &[
             "UP cluster e2e is up",
+            "NAMED e2e-m1 e2e-w1 e2e-w2 ",
             "SUMMARY 3 nodes, 3 urls",
             "SECRETS 0 leaks",
-            "REUP calls 9 0 output 0",
+            "REUP calls 12 0 output 0",
             "LS m1:manager:running w1:worker:running w2:worker:running",
             "LSALL 3",
             "LSQ m1 w1 w2",

@@ -1,9 +1,14 @@
 //! The ISO cache (`$VSWARM_HOME/cache/`): what `vswarm images ls|pull|rm` and `vswarm up`
 //! work with, managed like a package manager's.
 //!
-//! - Each cached ISO is `boot2docker-<version>.iso` (the version read from its volume id), with
-//!   a JSON sidecar `<file>.json` recording where it came from, its SHA-256 and how it was
-//!   verified.
+//! - Each cached ISO is `<sha256>.iso`, with a JSON sidecar `<file>.json` recording its version
+//!   (read from its volume id), where it came from and how it was verified. Keyed by content, an
+//!   ISO pulled from anywhere never replaces another that claims the same version, and only ISOs
+//!   that came from a release count as "the latest".
+//! - Only verified ISOs are cached: over https (or loopback) with a published checksum, or
+//!   against a checksum the user gives (which also makes plain HTTP acceptable); an ISO with no
+//!   checksum at all only when the user allows it. Downloads are capped in size, and a
+//!   release's ISO must carry that release's volume id.
 //! - A file enters the cache only complete and verified, by an atomic rename; downloads in
 //!   progress live in `.partial/` (kept across runs so that the next pull resumes them) and are
 //!   removed when they fail verification.
@@ -29,7 +34,7 @@ use crate::download::{
     PartialFile, download_resumable, fetch_published_checksum, is_sha256_hex, sha256_file,
 };
 use crate::error::{CacheError, IsoError, PullError};
-use crate::http::redact;
+use crate::http::{is_secure, redact};
 use crate::iso::{read_volume_id, version_from_volume_id};
 use crate::progress::Progress;
 use crate::resolve::{Resolved, ResolvedFrom, Resolver, sibling_checksum_url};
@@ -40,6 +45,10 @@ use crate::version::Version;
 pub const VSWARM_HOME_VAR: &str = "VSWARM_HOME";
 /// The environment variable holding an expected SHA-256 for the ISO being pulled.
 pub const SHA256_VAR: &str = "VSWARM_BOOT2DOCKER_SHA256";
+/// The environment variable that lets an ISO with no checksum (published or given) be cached.
+pub const ALLOW_UNVERIFIED_VAR: &str = "VSWARM_ALLOW_UNVERIFIED_ISO";
+/// The largest download accepted as a boot ISO (boot2docker's are about 50 MB).
+pub const DEFAULT_MAX_ISO_BYTES: u64 = 2 << 30;
 /// Folder (inside the cache) of downloads in progress.
 const PARTIAL_DIR: &str = ".partial";
 /// Folder (inside the cache) of the lock files that make one process download an ISO.
@@ -67,19 +76,32 @@ pub enum PullPolicy {
 pub struct PullOptions {
     /// How much the cache is relied on.
     pub policy: PullPolicy,
-    /// The ISO's SHA-256 in hex, checked instead of any published checksum.
+    /// The ISO's SHA-256 in hex, checked instead of any published checksum. With it, a plain
+    /// HTTP URL is acceptable (what arrives is checked).
     pub expected_sha256: Option<String>,
+    /// Cache an ISO that has no checksum to be checked against (refused otherwise).
+    pub allow_unverified: bool,
+    /// The largest download accepted; [`DEFAULT_MAX_ISO_BYTES`] when None.
+    pub max_bytes: Option<u64>,
 }
 
 impl PullOptions {
-    /// Options with this policy and the checksum from `VSWARM_BOOT2DOCKER_SHA256`, when set.
+    /// Options with this policy, the checksum from `VSWARM_BOOT2DOCKER_SHA256` and
+    /// `VSWARM_ALLOW_UNVERIFIED_ISO=1`, when set.
     pub fn from_env(policy: PullPolicy) -> PullOptions {
         PullOptions {
             policy,
             expected_sha256: std::env::var(SHA256_VAR)
                 .ok()
                 .filter(|value| !value.trim().is_empty()),
+            allow_unverified: std::env::var(ALLOW_UNVERIFIED_VAR)
+                .is_ok_and(|v| matches!(v.trim(), "1" | "true" | "yes")),
+            max_bytes: None,
         }
+    }
+
+    fn max_bytes(&self) -> u64 {
+        self.max_bytes.unwrap_or(DEFAULT_MAX_ISO_BYTES)
     }
 }
 
@@ -455,12 +477,14 @@ impl Cache {
             .collect())
     }
 
-    /// The newest usable cached boot2docker image.
+    /// The newest usable cached boot2docker image that came from a release: an ISO pulled
+    /// from a URL or a file is used for that URL or file only, whatever version it claims, so
+    /// it never becomes "the latest".
     fn newest_usable(&self, options: &PullOptions) -> Result<Option<CachedImage>, PullError> {
         Ok(self
             .usable(options)?
             .into_iter()
-            .find(|image| image.version.is_some()))
+            .find(|image| image.version.is_some() && image.tag.is_some()))
     }
 
     /// The usable cached image downloaded from this URL (recorded without credentials).
@@ -493,8 +517,13 @@ impl Cache {
         }))
     }
 
+    /// Creates `dir` (and its parents) readable by the owner only.
     fn ensure_dir(&self, dir: &Path) -> Result<(), CacheError> {
-        std::fs::create_dir_all(dir).map_err(|source| CacheError::Io {
+        let mut builder = std::fs::DirBuilder::new();
+        builder.recursive(true);
+        #[cfg(unix)]
+        std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+        builder.create(dir).map_err(|source| CacheError::Io {
             action: "create",
             path: dir.to_path_buf(),
             source,
@@ -516,9 +545,13 @@ impl Cache {
         if let Some(image) = self.cached_for(&target, options)? {
             return Ok(self.use_cached(image, target.from, progress));
         }
-        let expected = match configured_checksum(options)? {
+        let configured = configured_checksum(options)?;
+        if configured.is_none() && !is_secure(&target.url) {
+            return Err(PullError::InsecureUrl { url: shown });
+        }
+        let expected = match configured {
             Some(hex) => Some((hex, ChecksumOrigin::Configured)),
-            None => match &target.checksum_url {
+            None => match target.checksum_url.as_ref().filter(|u| is_secure(u)) {
                 Some(checksum_url) => fetch_published_checksum(
                     resolver.client(),
                     resolver.settings(),
@@ -545,6 +578,7 @@ impl Cache {
             resolver.settings(),
             &target.url,
             &partial,
+            options.max_bytes(),
             progress,
         )
         .await?;
@@ -573,14 +607,23 @@ impl Cache {
             }
             Err(error) => return Err(error.into()),
         };
+        if checksum == ChecksumOrigin::NotPublished && !options.allow_unverified {
+            partial.discard().await;
+            return Err(PullError::Unverified { url: shown });
+        }
         report_verification(&checksum, &sha256, progress);
         let version = version_from_volume_id(&volume_id);
-        if let (Some(tag), Some(version)) = (&target.tag, &version)
-            && Version::parse(tag) != Version::parse(version)
+        if let Some(tag) = &target.tag
+            && version.as_deref().and_then(Version::parse) != Version::parse(tag)
         {
-            warn!("release {tag} holds an ISO whose volume id says {volume_id}");
+            partial.discard().await;
+            return Err(PullError::ForeignVolumeId {
+                url: shown,
+                tag: tag.clone(),
+                volume_id,
+            });
         }
-        let file_name = cached_file_name(version.as_deref(), &target.url, &sha256);
+        let file_name = cached_file_name(&sha256);
         let size = partial.len().await?;
         let sidecar = Sidecar {
             format: SIDECAR_FORMAT,
@@ -681,7 +724,7 @@ impl Cache {
         let volume_id = read_volume_id(copy.path())?;
         report_verification(&checksum, &sha256, progress);
         let version = version_from_volume_id(&volume_id);
-        let file_name = cached_file_name(version.as_deref(), &source_url, &sha256);
+        let file_name = cached_file_name(&sha256);
         let size = std::fs::metadata(copy.path())
             .map_err(|source| CacheError::Io {
                 action: "read",
@@ -860,29 +903,10 @@ fn file_name_of(url: &Url) -> String {
 }
 
 /// `boot2docker-<version>.iso` for boot2docker images; `<name>-<sha prefix>.iso` for others.
-fn cached_file_name(version: Option<&str>, url: &Url, sha256: &str) -> String {
-    let clean = |text: &str| -> String {
-        text.chars()
-            .map(|c| {
-                if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | '+') {
-                    c
-                } else {
-                    '_'
-                }
-            })
-            .collect()
-    };
-    match version {
-        Some(version) => format!("boot2docker-{}.iso", clean(version)),
-        None => {
-            let name = file_name_of(url);
-            let stem = name
-                .strip_suffix(".iso")
-                .or_else(|| name.strip_suffix(".ISO"))
-                .unwrap_or(&name);
-            format!("{}-{}.iso", clean(stem), &sha256[..12.min(sha256.len())])
-        }
-    }
+/// A cached ISO's file name: its SHA-256. Two ISOs that claim the same version are two files,
+/// so one pulled from anywhere never replaces the one clusters boot.
+fn cached_file_name(sha256: &str) -> String {
+    format!("{sha256}.iso")
 }
 
 fn sidecar_path(iso_path: &Path) -> PathBuf {
@@ -961,17 +985,9 @@ mod tests {
     }
 
     #[test]
-    fn cached_files_are_named_by_version_or_by_source_and_checksum() {
-        let url = Url::parse("http://127.0.0.1:1/isos/custom%20build.iso").unwrap();
+    fn cached_files_are_named_by_their_checksum() {
         let sha = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
-        assert_eq!(
-            cached_file_name(Some("v19.03.12"), &url, sha),
-            "boot2docker-v19.03.12.iso"
-        );
-        assert_eq!(
-            cached_file_name(None, &url, sha),
-            "custom_20build-0123456789ab.iso"
-        );
+        assert_eq!(cached_file_name(sha), format!("{sha}.iso"));
     }
 
     #[test]
@@ -979,6 +995,7 @@ mod tests {
         let options = |value: &str| PullOptions {
             policy: PullPolicy::PreferCached,
             expected_sha256: Some(value.to_string()),
+            ..PullOptions::default()
         };
         let upper = "ABCDEF0123456789ABCDEF0123456789ABCDEF0123456789ABCDEF0123456789";
         assert_eq!(

@@ -118,6 +118,7 @@ pub(crate) async fn download_resumable(
     settings: &HttpSettings,
     url: &Url,
     partial: &PartialFile,
+    max_bytes: u64,
     progress: &(dyn Fn(Progress) + Send + Sync),
 ) -> Result<u64, PullError> {
     let shown = redact(url);
@@ -132,7 +133,7 @@ pub(crate) async fn download_resumable(
     let mut total_attempts = 0u32;
     loop {
         total_attempts += 1;
-        match attempt(client, url, &shown, partial, progress).await? {
+        match attempt(client, url, &shown, partial, max_bytes, progress).await? {
             Attempt::Complete => {
                 let size = partial.len().await?;
                 info!(url = %shown, size, attempts = total_attempts, "download complete");
@@ -176,6 +177,7 @@ async fn attempt(
     url: &Url,
     shown: &str,
     partial: &PartialFile,
+    max_bytes: u64,
     progress: &(dyn Fn(Progress) + Send + Sync),
 ) -> Result<Attempt, PullError> {
     let have = partial.len().await?;
@@ -266,6 +268,14 @@ async fn attempt(
             })
             .await?;
     }
+    let too_large = || PullError::TooLarge {
+        url: shown.to_string(),
+        limit: max_bytes,
+    };
+    if total.is_some_and(|t| t > max_bytes) {
+        partial.discard().await;
+        return Err(too_large());
+    }
     let mut file = tokio::fs::OpenOptions::new()
         .create(true)
         .append(true)
@@ -283,6 +293,11 @@ async fn attempt(
                     .map_err(|error| cache_io("write", &partial.data, error))?;
                 done += bytes.len() as u64;
                 received += bytes.len() as u64;
+                if done > max_bytes {
+                    drop(file);
+                    partial.discard().await;
+                    return Err(too_large());
+                }
                 progress(Progress::Downloading { done, total });
             }
             Ok(None) => break,

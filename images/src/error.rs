@@ -212,6 +212,36 @@ pub enum PullError {
          (VSWARM_BOOT2DOCKER_URL or the release's assets)"
     )]
     NotAnIso { url: String, reason: String },
+    /// An ISO (or its checksum) would come over plain HTTP with nothing to check it against.
+    #[error(
+        "{url} is plain HTTP: anyone on the way could swap the ISO. Use an https:// URL, or give \
+         the ISO's SHA-256 (VSWARM_BOOT2DOCKER_SHA256, or `iso_sha256` in the cluster file) so \
+         that what arrives is checked"
+    )]
+    InsecureUrl { url: String },
+    /// No checksum is published for the ISO and none was given.
+    #[error(
+        "no checksum is published for {url} and none was given, so the ISO cannot be verified; \
+         nothing was cached. Give its SHA-256 (VSWARM_BOOT2DOCKER_SHA256, or `iso_sha256` in the \
+         cluster file), or set VSWARM_ALLOW_UNVERIFIED_ISO=1 to accept it unverified"
+    )]
+    Unverified { url: String },
+    /// The download is larger than any boot ISO should be.
+    #[error(
+        "{url} is larger than {limit} bytes, more than a boot ISO should be; nothing was cached. \
+         Check the URL"
+    )]
+    TooLarge { url: String, limit: u64 },
+    /// A release's ISO names another release in its volume id.
+    #[error(
+        "the ISO of release {tag} at {url} says it is '{volume_id}': it is not that release's \
+         boot2docker ISO; nothing was cached. Check the release (or VSWARM_B2D_RELEASES_URL)"
+    )]
+    ForeignVolumeId {
+        url: String,
+        tag: String,
+        volume_id: String,
+    },
     /// The release was resolved but its URLs are unusable.
     #[error("cannot build the download URL: {0}")]
     Url(String),

@@ -73,13 +73,44 @@ pub(crate) fn build_client(settings: &HttpSettings) -> Result<reqwest::Client, C
     let mut builder = reqwest::Client::builder()
         .user_agent(USER_AGENT)
         .connect_timeout(settings.connect_timeout)
-        .read_timeout(settings.read_timeout);
+        .read_timeout(settings.read_timeout)
+        .redirect(reqwest::redirect::Policy::custom(|attempt| {
+            // Never from https down to plain http: that would hand the download to anyone on
+            // the way.
+            let downgrade = attempt
+                .previous()
+                .last()
+                .is_some_and(|from| from.scheme() == "https")
+                && attempt.url().scheme() != "https";
+            if downgrade {
+                attempt.error("a redirect from https to plain http was refused")
+            } else if attempt.previous().len() >= 10 {
+                attempt.stop()
+            } else {
+                attempt.follow()
+            }
+        }));
     if !settings.proxy_from_env {
         builder = builder.no_proxy();
     }
     builder
         .build()
         .map_err(|error| ConfigError::HttpClient(describe(&error)))
+}
+
+/// Whether what comes from `url` cannot be changed on the way: https, or plain HTTP to this
+/// host itself (loopback), where there is no way to be on.
+pub fn is_secure(url: &Url) -> bool {
+    match url.scheme() {
+        "https" | "file" => true,
+        "http" => match url.host() {
+            Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+            Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+            Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+            None => false,
+        },
+        _ => false,
+    }
 }
 
 /// A URL as it may be shown: without user name and password.
@@ -123,6 +154,18 @@ pub(crate) fn describe(error: &reqwest::Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_https_and_loopback_are_secure() {
+        let secure = |u: &str| is_secure(&Url::parse(u).unwrap());
+        assert!(secure("https://github.com/x.iso"));
+        assert!(secure("http://127.0.0.1:8080/x.iso"));
+        assert!(secure("http://localhost/x.iso"));
+        assert!(secure("http://[::1]/x.iso"));
+        assert!(!secure("http://example.org/x.iso"));
+        assert!(!secure("http://192.168.1.10/x.iso"));
+        assert!(!secure("ftp://example.org/x.iso"));
+    }
 
     #[test]
     fn credentials_are_removed_from_shown_urls() {

@@ -422,12 +422,19 @@ impl Resolver {
             .header(ACCEPT, "application/vnd.github+json")
             .header("X-GitHub-Api-Version", "2022-11-28")
             .timeout(self.settings.request_timeout);
-        if let Some(authorization) = &self.authorization {
+        // The token goes to the configured API host only, and only over https (or loopback).
+        let token_allowed = crate::http::is_secure(&self.endpoints.releases_url);
+        if let Some(authorization) = self.authorization.as_ref().filter(|_| token_allowed) {
             request = request.header(AUTHORIZATION, authorization.clone());
+        } else if self.authorization.is_some() {
+            warn!(
+                url = %redact(&self.endpoints.releases_url),
+                "the releases API is plain HTTP: GITHUB_TOKEN is not sent"
+            );
         }
         debug!(
             url = %redact(&self.endpoints.releases_url),
-            authenticated = self.authorization.is_some(),
+            authenticated = self.authorization.is_some() && token_allowed,
             "asking the releases API"
         );
         let response = request

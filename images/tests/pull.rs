@@ -19,6 +19,7 @@ fn check_for_newer() -> PullOptions {
     PullOptions {
         policy: PullPolicy::CheckForNewer,
         expected_sha256: None,
+        ..PullOptions::default()
     }
 }
 
@@ -226,6 +227,7 @@ async fn a_wrong_configured_checksum_leaves_nothing_in_the_cache() {
     let options = PullOptions {
         policy: PullPolicy::CheckForNewer,
         expected_sha256: Some(support::sha256_hex(b"what the user expected")),
+        ..PullOptions::default()
     };
 
     let error = cache
@@ -257,28 +259,168 @@ async fn a_wrong_configured_checksum_leaves_nothing_in_the_cache() {
 }
 
 #[tokio::test]
-async fn an_unpublished_checksum_caches_the_iso_unverified() {
+async fn an_unpublished_checksum_is_refused_unless_allowed() {
     let server = ReleaseServer::start(support::make_iso("b2d-v19.03.12", 16)).await;
     server.set_checksum(ChecksumBehaviour::Missing);
     let dir = tempfile::tempdir().unwrap();
     let cache = Cache::new(dir.path().join("cache"));
     let log = ProgressLog::default();
 
-    let pulled = cache
+    let error = cache
         .pull(
             &ImageSource::Latest,
             &server.resolver(),
             &check_for_newer(),
+            |_| {},
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(error, PullError::Unverified { .. }), "{error:?}");
+    let text = error.to_string();
+    assert!(
+        text.contains("cannot be verified") && text.contains("VSWARM_ALLOW_UNVERIFIED_ISO=1"),
+        "{text}"
+    );
+    assert_eq!(cache.list().unwrap(), vec![]);
+    assert_eq!(leftovers(&cache), Vec::<std::path::PathBuf>::new());
+
+    let allowed = PullOptions {
+        allow_unverified: true,
+        ..check_for_newer()
+    };
+    let pulled = cache
+        .pull(
+            &ImageSource::Latest,
+            &server.resolver(),
+            &allowed,
             log.recorder(),
         )
         .await
         .unwrap();
-
     assert_eq!(pulled.image.checksum, Some(ChecksumOrigin::NotPublished));
     assert!(log.events().contains(&Progress::Unverified {
         sha256: server.state.iso_sha256.clone()
     }));
     assert_eq!(cache.list().unwrap(), vec![pulled.image]);
+}
+
+#[tokio::test]
+async fn plain_http_is_refused_without_a_given_checksum() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = Cache::new(dir.path().join("cache"));
+    let offline = support::resolver_for(&support::unreachable_releases_url(), None);
+    // TEST-NET-1: nothing answers there, and nothing is asked.
+    let source = ImageSource::parse("http://192.0.2.1/boot2docker.iso").unwrap();
+    let error = cache
+        .pull(&source, &offline, &check_for_newer(), |_| {})
+        .await
+        .unwrap_err();
+    assert!(matches!(error, PullError::InsecureUrl { .. }), "{error:?}");
+    let text = error.to_string();
+    assert!(
+        text.contains("http://192.0.2.1/boot2docker.iso is plain HTTP")
+            && text.contains("VSWARM_BOOT2DOCKER_SHA256"),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn a_download_larger_than_the_cap_is_refused() {
+    let server = ReleaseServer::start(support::make_iso("b2d-v19.03.12", 16)).await;
+    let dir = tempfile::tempdir().unwrap();
+    let cache = Cache::new(dir.path().join("cache"));
+    let capped = PullOptions {
+        max_bytes: Some(10_000),
+        ..check_for_newer()
+    };
+    let error = cache
+        .pull(&ImageSource::Latest, &server.resolver(), &capped, |_| {})
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(error, PullError::TooLarge { limit: 10_000, .. }),
+        "{error:?}"
+    );
+    assert!(
+        error.to_string().contains("larger than 10000 bytes"),
+        "{error}"
+    );
+    assert_eq!(cache.list().unwrap(), vec![]);
+    assert_eq!(leftovers(&cache), Vec::<std::path::PathBuf>::new());
+}
+
+#[tokio::test]
+async fn a_release_whose_iso_names_another_version_is_refused() {
+    let server = ReleaseServer::start(support::make_iso("b2d-v18.09.1", 16)).await;
+    let dir = tempfile::tempdir().unwrap();
+    let cache = Cache::new(dir.path().join("cache"));
+    let error = cache
+        .pull(
+            &ImageSource::Latest,
+            &server.resolver(),
+            &check_for_newer(),
+            |_| {},
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(error, PullError::ForeignVolumeId { .. }),
+        "{error:?}"
+    );
+    let text = error.to_string();
+    assert!(
+        text.contains(&format!("the ISO of release {TAG}")) && text.contains("'b2d-v18.09.1'"),
+        "{text}"
+    );
+    assert_eq!(cache.list().unwrap(), vec![]);
+}
+
+#[tokio::test]
+async fn an_iso_from_a_url_never_becomes_the_latest() {
+    let server = ReleaseServer::start(support::make_iso("b2d-v19.03.12", 16)).await;
+    let dir = tempfile::tempdir().unwrap();
+    let cache = Cache::new(dir.path().join("cache"));
+    let release = cache
+        .pull(
+            &ImageSource::Latest,
+            &server.resolver(),
+            &check_for_newer(),
+            |_| {},
+        )
+        .await
+        .unwrap();
+    // A file claiming a newer version, and one claiming the same: both cached beside it.
+    for (name, id) in [
+        ("claims-v99.iso", "b2d-v99.0.0"),
+        ("claims-same.iso", "b2d-v19.03.12"),
+    ] {
+        let file = dir.path().join(name);
+        std::fs::write(&file, support::make_iso(id, 2)).unwrap();
+        cache
+            .pull(
+                &ImageSource::File(file),
+                &server.resolver(),
+                &PullOptions::default(),
+                |_| {},
+            )
+            .await
+            .unwrap();
+    }
+    assert_eq!(cache.list().unwrap().len(), 3, "nothing was replaced");
+    let latest = cache
+        .pull(
+            &ImageSource::Latest,
+            &server.resolver(),
+            &PullOptions::default(),
+            |_| {},
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        latest.image, release.image,
+        "the release's ISO is the latest"
+    );
+    assert!(release.image.path.exists());
 }
 
 #[tokio::test]
@@ -497,6 +639,7 @@ async fn offline_without_a_cache_fails_clearly() {
         let options = PullOptions {
             policy,
             expected_sha256: None,
+            ..PullOptions::default()
         };
         let error = cache
             .pull(&ImageSource::Latest, &offline, &options, |_| {})
@@ -528,6 +671,7 @@ async fn offline_without_a_cache_fails_clearly() {
             &PullOptions {
                 policy: PullPolicy::CacheOnly,
                 expected_sha256: None,
+                ..PullOptions::default()
             },
             |_| {},
         )
@@ -597,7 +741,11 @@ async fn a_local_iso_file_is_imported_without_network() {
     assert!(pulled.downloaded);
     assert_eq!(pulled.from, ResolvedFrom::Explicit);
     assert_eq!(pulled.image.version.as_deref(), Some("v20.10.0"));
-    assert_eq!(pulled.image.file_name, "boot2docker-v20.10.0.iso");
+    assert_eq!(
+        pulled.image.file_name,
+        format!("{}.iso", support::sha256_hex(&iso)),
+        "cached by content"
+    );
     assert_eq!(
         pulled.image.source_url,
         Some(Url::from_file_path(&file).unwrap().to_string())
@@ -678,10 +826,9 @@ async fn cached_images_are_listed_and_removed() {
         Some(server.iso_url().as_str())
     );
     assert_eq!(listed[0].tag.as_deref(), Some(TAG));
-    assert!(
-        listed[2].file_name.starts_with("tinycore-"),
-        "{}",
-        listed[2].file_name
+    assert_eq!(
+        listed[2].file_name,
+        format!("{}.iso", listed[2].sha256.clone().unwrap())
     );
     assert_eq!(
         cache.newest().unwrap().unwrap().version.as_deref(),

@@ -76,6 +76,7 @@ async fn rate_limited_api_falls_back_to_the_atom_feed() {
     let options = PullOptions {
         policy: PullPolicy::CheckForNewer,
         expected_sha256: None,
+        ..PullOptions::default()
     };
     let pulled = cache
         .pull(&ImageSource::Latest, &resolver, &options, |_| {})
@@ -144,6 +145,7 @@ async fn github_token_is_sent_as_authorization_but_never_printed() {
     let options = PullOptions {
         policy: PullPolicy::CheckForNewer,
         expected_sha256: None,
+        ..PullOptions::default()
     };
     let pulled = cache
         .pull(&ImageSource::Latest, &resolver, &options, |_| {})
@@ -235,6 +237,7 @@ async fn a_newer_release_is_reported() {
     let options = PullOptions {
         policy: PullPolicy::CheckForNewer,
         expected_sha256: None,
+        ..PullOptions::default()
     };
     cache
         .pull(&ImageSource::Latest, &resolver, &options, |_| {})

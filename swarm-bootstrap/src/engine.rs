@@ -22,6 +22,12 @@ pub enum EngineError {
         #[source]
         source: bollard::errors::Error,
     },
+    #[error("{node}: {source}")]
+    Tls {
+        node: String,
+        #[source]
+        source: crate::tls::TlsError,
+    },
     #[error(
         "{node}: the Docker daemon at tcp://{ip}:{port} did not answer over TLS within {waited:?}: {last}"
     )]
@@ -49,23 +55,44 @@ pub fn install_crypto_provider() {
 
 impl Engine {
     /// Connects to `tcp://IP:2376` with the client certificate and negotiates the API version.
+    /// The cluster's CA is the only root trusted: a daemon whose certificate another CA (a
+    /// public one included) signed is refused.
     pub async fn connect(
         node: &str,
         ip: IpAddr,
         client: &ClientFiles,
     ) -> Result<Engine, EngineError> {
-        install_crypto_provider();
-        let addr = format!("tcp://{ip}:{DOCKER_TLS_PORT}");
         let api = |step: &str, source| EngineError::Api {
             node: node.to_string(),
             step: step.to_string(),
             source,
         };
-        let docker = Docker::connect_with_ssl(
-            &addr,
-            &client.key,
-            &client.cert,
-            &client.ca,
+        let config = crate::tls::client_config(client).map_err(|e| EngineError::Tls {
+            node: node.to_string(),
+            source: e,
+        })?;
+        let mut http = hyper_util::client::legacy::connect::HttpConnector::new();
+        http.enforce_http(false);
+        let https = hyper_rustls::HttpsConnector::from((http, config));
+        let mut builder =
+            hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new());
+        builder.pool_max_idle_per_host(0);
+        let http_client = std::sync::Arc::new(builder.build(https));
+        let transport = move |request: bollard::BollardRequest| {
+            let http_client = std::sync::Arc::clone(&http_client);
+            async move {
+                http_client
+                    .request(request)
+                    .await
+                    .map_err(bollard::errors::Error::from)
+            }
+        };
+        let docker = Docker::connect_with_custom_transport(
+            transport,
+            Some(format!(
+                "https://{}",
+                std::net::SocketAddr::new(ip, DOCKER_TLS_PORT)
+            )),
             60,
             &ClientVersion {
                 major_version: 1,

@@ -14,6 +14,9 @@ use std::time::Duration;
 
 use sha2::{Digest, Sha256};
 
+/// The host-key algorithms accepted at first contact, in order of preference.
+const FIRST_CONTACT_HOST_KEYS: &str = "ssh-ed25519,ecdsa-sha2-nistp256,ecdsa-sha2-nistp384,ecdsa-sha2-nistp521,rsa-sha2-512,rsa-sha2-256";
+
 /// Where and how to log in to a node.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SshTarget {
@@ -159,10 +162,33 @@ impl KnownHosts {
         }))
     }
 
-    /// Records `key` for `node` at first contact; afterwards it must match.
+    /// The file, opened for reading and writing (created 0600 in a private folder) and locked
+    /// against other processes until the handle is dropped.
+    fn open_locked(&self) -> Result<std::fs::File, SshError> {
+        if let Some(dir) = self.path.parent() {
+            crate::tls::private_dir(dir).map_err(|e| self.io_error(e))?;
+        }
+        let mut options = std::fs::OpenOptions::new();
+        options.create(true).truncate(false).read(true).write(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let f = options.open(&self.path).map_err(|e| self.io_error(e))?;
+        f.lock().map_err(|e| self.io_error(e))?;
+        Ok(f)
+    }
+
+    /// Records `key` for `node` at first contact; afterwards it must match. Other processes
+    /// wait on the file's lock, so two first contacts never record two keys.
     fn check(&self, node: &str, key: &HostKey) -> Result<(), SshError> {
         let _one = self.lock.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(recorded) = self.recorded(node)? {
+        let mut f = self.open_locked()?;
+        let mut text = String::new();
+        f.read_to_string(&mut text).map_err(|e| self.io_error(e))?;
+        let recorded = text.lines().find_map(|line| {
+            let (name, key) = line.split_once(' ')?;
+            (name == node).then(|| key.trim().to_string())
+        });
+        if let Some(recorded) = recorded {
             if key.matches(&recorded) {
                 return Ok(());
             }
@@ -173,15 +199,11 @@ impl KnownHosts {
                 file: self.path.clone(),
             });
         }
-        if let Some(dir) = self.path.parent() {
-            std::fs::create_dir_all(dir).map_err(|e| self.io_error(e))?;
-        }
-        let mut options = std::fs::OpenOptions::new();
-        options.create(true).append(true);
-        #[cfg(unix)]
-        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-        let mut f = options.open(&self.path).map_err(|e| self.io_error(e))?;
+        use std::io::Seek;
+        f.seek(std::io::SeekFrom::End(0))
+            .map_err(|e| self.io_error(e))?;
         writeln!(f, "{node} {}", key.openssh()).map_err(|e| self.io_error(e))?;
+        f.sync_all().map_err(|e| self.io_error(e))?;
         tracing::info!(
             node,
             fingerprint = %key.fingerprint(),
@@ -193,7 +215,12 @@ impl KnownHosts {
     /// Forgets a node's key (it was recreated).
     pub fn forget(&self, node: &str) -> Result<(), SshError> {
         let _one = self.lock.lock().unwrap_or_else(|e| e.into_inner());
-        let text = self.read()?;
+        if !self.path.exists() {
+            return Ok(());
+        }
+        let mut f = self.open_locked()?;
+        let mut text = String::new();
+        f.read_to_string(&mut text).map_err(|e| self.io_error(e))?;
         if !text
             .lines()
             .any(|l| l.split_whitespace().next() == Some(node))
@@ -205,7 +232,12 @@ impl KnownHosts {
             .filter(|l| l.split_whitespace().next() != Some(node))
             .map(|l| format!("{l}\n"))
             .collect();
-        std::fs::write(&self.path, kept).map_err(|e| self.io_error(e))
+        use std::io::Seek;
+        f.set_len(0).map_err(|e| self.io_error(e))?;
+        f.seek(std::io::SeekFrom::Start(0))
+            .map_err(|e| self.io_error(e))?;
+        f.write_all(kept.as_bytes()).map_err(|e| self.io_error(e))?;
+        f.sync_all().map_err(|e| self.io_error(e))
     }
 }
 
@@ -333,6 +365,20 @@ fn connect_blocking(
         detail: e.to_string(),
     };
     let mut session = ssh2::Session::new().map_err(proto)?;
+    // The host-key algorithm is fixed: ed25519 first at first contact, then the pinned key's
+    // own, so a server cannot swap in another kind of key.
+    let algorithms = known
+        .recorded(&node)?
+        .and_then(|key| key.split_whitespace().next().map(str::to_string))
+        .filter(|algorithm| !algorithm.starts_with("sha256:"))
+        .map(|algorithm| match algorithm.as_str() {
+            "ssh-rsa" => "rsa-sha2-512,rsa-sha2-256,ssh-rsa".to_string(),
+            other => other.to_string(),
+        })
+        .unwrap_or_else(|| FIRST_CONTACT_HOST_KEYS.to_string());
+    session
+        .method_pref(ssh2::MethodType::HostKey, &algorithms)
+        .map_err(proto)?;
     session.set_tcp_stream(tcp);
     session.set_timeout(u32::try_from(timeout.as_millis()).unwrap_or(u32::MAX));
     session

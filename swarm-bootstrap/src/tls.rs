@@ -83,7 +83,9 @@ fn generate_key(what: &str) -> Result<KeyPair, TlsError> {
     })
 }
 
-/// Writes `contents` to `path`, with mode 0600 for keys, atomically.
+/// Writes `contents` to `path` atomically (a temporary file beside it, fsync, rename), in a
+/// folder readable by the owner only; keys (`secret`) are 0600 from creation, certificates
+/// 0644.
 pub fn write_file(path: &Path, contents: &str, secret: bool) -> Result<(), TlsError> {
     let dir = path.parent().unwrap_or(Path::new("."));
     let io = |action: &'static str, source| TlsError::Io {
@@ -91,19 +93,35 @@ pub fn write_file(path: &Path, contents: &str, secret: bool) -> Result<(), TlsEr
         path: path.to_path_buf(),
         source,
     };
-    fs::create_dir_all(dir).map_err(|e| io("creating the folder of", e))?;
-    let tmp = path.with_extension("tmp");
-    {
-        let mut opts = fs::OpenOptions::new();
-        opts.write(true).create(true).truncate(true);
-        #[cfg(unix)]
-        std::os::unix::fs::OpenOptionsExt::mode(&mut opts, if secret { 0o600 } else { 0o644 });
-        let mut f = opts.open(&tmp).map_err(|e| io("writing", e))?;
-        f.write_all(contents.as_bytes())
+    private_dir(dir).map_err(|e| io("creating the folder of", e))?;
+    // tempfile creates its files 0600; certificates are opened up once written.
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".vswarm-")
+        .tempfile_in(dir)
+        .map_err(|e| io("writing", e))?;
+    tmp.write_all(contents.as_bytes())
+        .map_err(|e| io("writing", e))?;
+    #[cfg(unix)]
+    if !secret {
+        use std::os::unix::fs::PermissionsExt;
+        tmp.as_file()
+            .set_permissions(fs::Permissions::from_mode(0o644))
             .map_err(|e| io("writing", e))?;
-        f.sync_all().map_err(|e| io("writing", e))?;
     }
-    fs::rename(&tmp, path).map_err(|e| io("writing", e))
+    #[cfg(not(unix))]
+    let _ = secret;
+    tmp.as_file().sync_all().map_err(|e| io("writing", e))?;
+    tmp.persist(path).map_err(|e| io("writing", e.error))?;
+    Ok(())
+}
+
+/// Creates `dir` (and its parents) readable by the owner only.
+pub fn private_dir(dir: &Path) -> std::io::Result<()> {
+    let mut builder = fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(dir)
 }
 
 fn read(path: &Path) -> Result<String, TlsError> {
@@ -118,9 +136,33 @@ impl ClusterCa {
     /// Loads the CA in `dir`, or creates it there.
     pub fn load_or_create(dir: &Path, cluster: &str) -> Result<ClusterCa, TlsError> {
         let (cert_path, key_path) = (dir.join("ca.pem"), dir.join("ca-key.pem"));
+        match (cert_path.exists(), key_path.exists()) {
+            (true, false) | (false, true) => {
+                // A new CA would silently orphan every certificate the nodes hold.
+                let (have, lost) = if cert_path.exists() {
+                    (&cert_path, &key_path)
+                } else {
+                    (&key_path, &cert_path)
+                };
+                return Err(TlsError::Invalid {
+                    path: lost.clone(),
+                    detail: format!(
+                        "it is missing while {} is there: the cluster's CA is incomplete",
+                        have.display()
+                    ),
+                });
+            }
+            _ => {}
+        }
         if cert_path.exists() && key_path.exists() {
             let cert_pem = read(&cert_path)?;
             let key_pem = read(&key_path)?;
+            if !key_matches_cert(&key_pem, &cert_pem) {
+                return Err(TlsError::Invalid {
+                    path: key_path.clone(),
+                    detail: format!("it is not the key of {}", cert_path.display()),
+                });
+            }
             let key = KeyPair::from_pem(&key_pem).map_err(|e| TlsError::Invalid {
                 path: key_path.clone(),
                 detail: e.to_string(),
@@ -138,7 +180,8 @@ impl ClusterCa {
         }
         let key = generate_key("the cluster CA key")?;
         let mut params = CertificateParams::default();
-        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        // It signs only the nodes' and the client's certificates, never another CA.
+        params.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
         params.key_usages = vec![
             KeyUsagePurpose::KeyCertSign,
             KeyUsagePurpose::CrlSign,
@@ -384,18 +427,11 @@ pub async fn served_certificate(
         })?
 }
 
-fn served_certificate_blocking(
-    ip: IpAddr,
-    port: u16,
-    client: &ClientFiles,
-) -> Result<CertificateInfo, TlsError> {
+/// The TLS configuration of the cluster's clients: the cluster's CA as the only root (never
+/// the system's), and the client certificate for mutual TLS.
+pub fn client_config(client: &ClientFiles) -> Result<rustls::ClientConfig, TlsError> {
     use rustls::pki_types::pem::PemObject;
-    use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
-    let addr = format!("{ip}:{port}");
-    let fail = |detail: String| TlsError::Handshake {
-        addr: addr.clone(),
-        detail,
-    };
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
     let invalid = |path: &Path, e: rustls::pki_types::pem::Error| TlsError::Invalid {
         path: path.to_path_buf(),
         detail: e.to_string(),
@@ -405,17 +441,37 @@ fn served_certificate_blocking(
     for ca in CertificateDer::pem_file_iter(&client.ca).map_err(|e| invalid(&client.ca, e))? {
         roots
             .add(ca.map_err(|e| invalid(&client.ca, e))?)
-            .map_err(|e| fail(e.to_string()))?;
+            .map_err(|e| TlsError::Invalid {
+                path: client.ca.clone(),
+                detail: e.to_string(),
+            })?;
     }
     let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(&client.cert)
         .map_err(|e| invalid(&client.cert, e))?
         .collect::<Result<_, _>>()
         .map_err(|e| invalid(&client.cert, e))?;
     let key = PrivateKeyDer::from_pem_file(&client.key).map_err(|e| invalid(&client.key, e))?;
-    let config = rustls::ClientConfig::builder()
+    rustls::ClientConfig::builder()
         .with_root_certificates(roots)
         .with_client_auth_cert(chain, key)
-        .map_err(|e| fail(e.to_string()))?;
+        .map_err(|e| TlsError::Invalid {
+            path: client.key.clone(),
+            detail: e.to_string(),
+        })
+}
+
+fn served_certificate_blocking(
+    ip: IpAddr,
+    port: u16,
+    client: &ClientFiles,
+) -> Result<CertificateInfo, TlsError> {
+    use rustls::pki_types::ServerName;
+    let addr = format!("{ip}:{port}");
+    let fail = |detail: String| TlsError::Handshake {
+        addr: addr.clone(),
+        detail,
+    };
+    let config = client_config(client)?;
     let mut conn = rustls::ClientConnection::new(
         std::sync::Arc::new(config),
         ServerName::IpAddress(ip.into()),

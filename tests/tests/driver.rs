@@ -10,10 +10,12 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 
+use swarm_bootstrap::ssh::KnownHosts;
 use vbox_driver::driver::{Driver, MachineState, NodeSpec};
 use vbox_driver::hostonly::{NetworkError, NetworkRequest, ensure_hostonly_network};
 use vbox_driver::runner::VBoxManage;
 use vbox_driver::virtualbox::{VirtualBoxDriver, check_version};
+use vswarm::ops::PinnedAddressProbe;
 
 fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread()
@@ -444,9 +446,20 @@ fn without_guest_additions_the_ip_comes_over_ssh_or_a_clear_timeout() {
             "{text}"
         );
         assert!(text.contains("guest additions"), "{text}");
+        // The operations layer's probe: its own SSH session, the host key pinned.
+        let probe = PinnedAddressProbe::new(
+            ws.dir.path().join("id_ed25519"),
+            KnownHosts::new(ws.dir.path().join("known_hosts")),
+        );
         let with_key = VirtualBoxDriver::new(vbm.clone(), net, ws.machines())
-            .with_ssh_key(ws.dir.path().join("id_ed25519"));
+            .with_address_probe(std::sync::Arc::new(probe));
         let ip = with_key.ip("noga").await.expect("ip over SSH");
+        assert!(
+            std::fs::read_to_string(ws.dir.path().join("known_hosts"))
+                .expect("pinned")
+                .starts_with("noga ssh-ed25519 "),
+            "the probe pinned the host key"
+        );
         let ep = with_key.ssh_endpoint("noga").await.expect("endpoint");
         let seen = ws.ssh(&ep.host, ep.port, "ip -4 -o addr show dev eth1");
         assert!(seen.contains(&format!("inet {ip}/24")), "{seen}");

@@ -30,6 +30,7 @@ fn the_latest_boot2docker_is_resolved_downloaded_and_cached_from_the_lab() {
         let options = PullOptions {
             policy: PullPolicy::CheckForNewer,
             expected_sha256: None,
+            ..PullOptions::default()
         };
         let pulled = cache
             .pull(&ImageSource::Latest, &resolver, &options, |_| {})

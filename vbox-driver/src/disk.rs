@@ -764,15 +764,17 @@ impl TempImage {
     fn create(folder: &Path) -> Result<(Self, File), DiskError> {
         let suffix: u64 = rand::rng().random();
         let path = folder.join(format!(".vswarm-disk-{suffix:016x}.tmp"));
-        let file = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&path)
-            .map_err(|source| DiskError::Io {
-                action: "cannot create the temporary image",
-                path: path.clone(),
-                source,
-            })?;
+        let mut options = OpenOptions::new();
+        options.write(true).create_new(true);
+        // Private from creation: after the first boot the disk holds the node's TLS and SSH
+        // host keys (and a manager's swarm CA key).
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let file = options.open(&path).map_err(|source| DiskError::Io {
+            action: "cannot create the temporary image",
+            path: path.clone(),
+            source,
+        })?;
         let temp = Self {
             path,
             remove_on_drop: true,

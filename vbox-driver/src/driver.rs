@@ -99,6 +99,20 @@ pub struct NodeUp {
     pub ssh: SshEndpoint,
 }
 
+/// Finds a guest's host-only address from inside it when VirtualBox cannot tell (an ISO without
+/// guest additions). The operations layer supplies it, over its own SSH session whose host key
+/// is pinned: this crate opens no SSH connection of its own.
+pub trait AddressProbe: Send + Sync {
+    /// The IPv4 address of the guest's interface whose MAC is `mac` (`080027AABBCC`), asked
+    /// through `ssh`; None when it cannot be told (yet).
+    fn address<'a>(
+        &'a self,
+        node: &'a str,
+        ssh: &'a SshEndpoint,
+        mac: &'a str,
+    ) -> std::pin::Pin<Box<dyn Future<Output = Option<Ipv4Addr>> + Send + 'a>>;
+}
+
 /// A provider of machines.
 pub trait Driver {
     type Error: std::error::Error + Send + Sync + 'static;

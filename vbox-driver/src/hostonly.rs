@@ -43,23 +43,68 @@ pub struct DhcpRange {
 }
 
 impl DhcpRange {
-    /// `.2` for the server and `.100` to `.254` on a /24, as docker-machine leased; on other
-    /// prefixes the range runs from the third address to the one before the broadcast.
+    /// The DHCP server and its pool placed around the host's address: the server on `.2` (`.1`
+    /// when the host is `.2`), the pool on docker-machine's `.100` to `.254` of a /24 (from the
+    /// first free address on smaller networks), skipping the host's and the server's addresses:
+    /// the largest run of the rest, the upper one on a tie.
     pub fn for_network(host: Ipv4Net) -> DhcpRange {
         let net = u32::from(host.network());
-        let last = u32::from(host.broadcast()).saturating_sub(1);
-        let lower = if last >= net + 100 {
+        let first = net + 1;
+        let last = u32::from(host.broadcast()).saturating_sub(1).max(first);
+        let h = u32::from(host.addr());
+        let server = if h != net + 2 { net + 2 } else { net + 1 };
+        let low = if last.saturating_sub(first) >= 200 {
             net + 100
         } else {
-            net + 3
+            first
         };
+        // Runs of [low, last] between the taken addresses.
+        let mut taken = [h, server];
+        taken.sort_unstable();
+        let mut runs = Vec::new();
+        let mut start = low;
+        for t in taken {
+            if t >= start && t <= last {
+                if t > start {
+                    runs.push((start, t - 1));
+                }
+                start = t + 1;
+            }
+        }
+        if start <= last {
+            runs.push((start, last));
+        }
+        let (lower, upper) = runs
+            .into_iter()
+            .max_by_key(|(a, b)| (b - a, *a))
+            .unwrap_or((last, last));
         DhcpRange {
-            server: Ipv4Addr::from(net + 2),
-            lower: Ipv4Addr::from(lower.min(last)),
-            upper: Ipv4Addr::from(last),
+            server: Ipv4Addr::from(server),
+            lower: Ipv4Addr::from(lower),
+            upper: Ipv4Addr::from(upper),
         }
     }
+
+    /// How many addresses the pool leases.
+    pub fn size(&self) -> u32 {
+        u32::from(self.upper).saturating_sub(u32::from(self.lower)) + 1
+    }
 }
+
+/// Networks a host-only network must not overlap on any host: VirtualBox's NAT network (every
+/// node's first adapter), Docker's default bridge inside every node, and swarm's default pool
+/// for overlay networks.
+pub const RESERVED: &[(&str, &str)] = &[
+    (
+        "10.0.2.0/24",
+        "VirtualBox's NAT network (every node's first adapter)",
+    ),
+    ("172.17.0.0/16", "Docker's default bridge inside every node"),
+    (
+        "10.0.0.0/8",
+        "swarm's default address pool for overlay networks",
+    ),
+];
 
 /// What the caller wants.
 #[derive(Debug, Clone, Default)]
@@ -70,9 +115,12 @@ pub struct NetworkRequest {
     pub networks_conf: Option<PathBuf>,
     /// Whether to fix a DOWN or bare kernel interface (needs CAP_NET_ADMIN). None: when root.
     pub fix_link: Option<bool>,
-    /// An interface this cluster made earlier: reused (and reconfigured if needed) rather than
-    /// creating another.
+    /// An interface this cluster made earlier (or the user named): reused, and reconfigured
+    /// with its DHCP server if needed, rather than creating another. Interfaces and DHCP
+    /// servers that are neither are used as they are, never changed.
     pub owned_interface: Option<String>,
+    /// How many nodes need a lease: the DHCP pool must hold them (0: not checked).
+    pub nodes: usize,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -92,12 +140,50 @@ pub enum NetworkError {
         suggestion: String,
     },
     #[error(
-        "the host-only network {cidr} overlaps {their} on the host interface '{interface}'; choose another network"
+        "the host-only network {cidr} overlaps {their} on the host interface '{interface}'; choose another network, such as {suggestion}"
     )]
     Collision {
         cidr: Ipv4Net,
         interface: String,
         their: Ipv4Net,
+        suggestion: String,
+    },
+    #[error(
+        "the host-only network {cidr} overlaps the host's route to {route} (via '{interface}', a VPN or another network): its traffic would go astray; choose another network, such as {suggestion}"
+    )]
+    RouteCollision {
+        cidr: Ipv4Net,
+        route: Ipv4Net,
+        interface: String,
+        suggestion: String,
+    },
+    #[error(
+        "the host-only network {cidr} overlaps {reserved}, {what}; choose another network, such as {suggestion}"
+    )]
+    Reserved {
+        cidr: Ipv4Net,
+        reserved: Ipv4Net,
+        what: String,
+        suggestion: String,
+    },
+    #[error(
+        "the host-only network {cidr} leases {pool} addresses ({lower} to {upper}) but the cluster has {nodes} nodes: choose a wider network, such as a /{prefix}"
+    )]
+    SmallPool {
+        cidr: Ipv4Net,
+        pool: u32,
+        lower: Ipv4Addr,
+        upper: Ipv4Addr,
+        nodes: usize,
+        prefix: u8,
+    },
+    #[error(
+        "the host-only interface '{interface}' carries {cidr} but was not made by vswarm, and its DHCP server {why}: vswarm does not change what it did not make. Name it in the cluster file (`network: {{ interface: {interface} }}`) to let vswarm configure it, or choose another network"
+    )]
+    ForeignDhcp {
+        interface: String,
+        cidr: Ipv4Net,
+        why: String,
     },
     #[error(
         "no free /24 is left in the allowed host-only ranges ({allowed}); add a range to {conf}"
@@ -201,8 +287,10 @@ pub fn parse_host_cidr(cidr: &str) -> Result<Ipv4Net, NetworkError> {
         .trim()
         .parse()
         .map_err(|_| invalid("expected an IPv4 address and a prefix length"))?;
-    if !(8..=30).contains(&net.prefix_len()) {
-        return Err(invalid("the prefix must be between /8 and /30"));
+    if !(16..=29).contains(&net.prefix_len()) {
+        return Err(invalid(
+            "the prefix must be between /16 and /29 (a host-only network needs room for its DHCP pool, and no more than a /16)",
+        ));
     }
     if net.addr() == net.network() {
         return Err(invalid(&format!(
@@ -225,6 +313,43 @@ pub struct HostAddress {
     pub net: Ipv4Net,
 }
 
+/// A route of the host's table (not the default route).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HostRoute {
+    pub interface: String,
+    pub net: Ipv4Net,
+}
+
+/// The host's routes (Linux: `/proc/net/route`; elsewhere none are read).
+pub fn host_routes() -> Vec<HostRoute> {
+    std::fs::read_to_string("/proc/net/route")
+        .map(|text| parse_proc_net_route(&text))
+        .unwrap_or_default()
+}
+
+/// Parses `/proc/net/route`: interface, destination and mask in little-endian hex; the
+/// default route is left out.
+pub fn parse_proc_net_route(text: &str) -> Vec<HostRoute> {
+    text.lines()
+        .skip(1)
+        .filter_map(|line| {
+            let f: Vec<&str> = line.split_whitespace().collect();
+            // The kernel prints the address's bytes as a native-endian number.
+            let hex = |s: &str| {
+                u32::from_str_radix(s, 16)
+                    .ok()
+                    .map(|v| Ipv4Addr::from(v.to_ne_bytes()))
+            };
+            let (iface, dest, mask) = (f.first()?, hex(f.get(1)?)?, hex(f.get(7)?)?);
+            let net = Ipv4Net::with_netmask(dest, mask).ok()?;
+            (net.prefix_len() > 0).then(|| HostRoute {
+                interface: iface.to_string(),
+                net,
+            })
+        })
+        .collect()
+}
+
 /// The host's IPv4 addresses, down interfaces included.
 pub fn host_addresses() -> Vec<HostAddress> {
     let Ok(interfaces) = if_addrs::get_if_addrs() else {
@@ -242,54 +367,78 @@ pub fn host_addresses() -> Vec<HostAddress> {
         .collect()
 }
 
+/// What the host already uses that a host-only network must not overlap.
+#[derive(Debug, Clone, Default)]
+pub struct HostNetworks {
+    pub addresses: Vec<HostAddress>,
+    pub routes: Vec<HostRoute>,
+}
+
+impl HostNetworks {
+    /// The host's addresses and routes, read now.
+    pub fn read() -> HostNetworks {
+        HostNetworks {
+            addresses: host_addresses(),
+            routes: host_routes(),
+        }
+    }
+}
+
 /// Chooses the cluster's network: the requested one if allowed and free, else the first free
 /// /24 VirtualBox allows (192.168.56.1/24 first), or docker-machine's 192.168.99.1/24 where any
-/// network is allowed. An interface already configured with the network is not a collision.
+/// network is allowed. Free means: no host interface's address, no host route, and none of the
+/// [`RESERVED`] networks overlaps it; an interface already configured with the network (and
+/// its route) is not a collision.
 pub fn choose_network(
     requested: Option<&str>,
     allowed: &AllowedRanges,
     version: &VBoxVersion,
     conf: &Path,
-    host: &[HostAddress],
+    host: &HostNetworks,
     hostonly: &[HostOnlyInterface],
 ) -> Result<Ipv4Net, NetworkError> {
-    let reusable = |net: Ipv4Net| hostonly.iter().any(|h| interface_net(h) == Some(net));
-    let collision = |net: Ipv4Net| {
-        host.iter()
-            .find(|a| a.net.trunc() != net.trunc() && overlaps(a.net, net))
-            .or_else(|| {
-                host.iter().find(|a| {
-                    a.net.trunc() == net.trunc() && !reusable(net) && a.net.addr() != net.addr()
-                })
-            })
+    let suggest = || {
+        first_free(allowed, host, hostonly)
+            .map(|n| n.to_string())
+            .unwrap_or_else(|| "192.168.56.1/24".into())
     };
     if let Some(text) = requested {
         let net = parse_host_cidr(text)?;
         if !allowed.allows(net) {
-            let suggestion = first_free(allowed, host, hostonly)
-                .map(|n| n.to_string())
-                .unwrap_or_else(|| "192.168.56.1/24".into());
             return Err(NetworkError::NotAllowed {
                 cidr: net,
                 network: net.trunc(),
                 version: version.to_string(),
                 allowed: allowed.describe(),
                 conf: conf.display().to_string(),
-                suggestion,
+                suggestion: suggest(),
             });
         }
-        if let Some(a) = collision(net) {
-            return Err(NetworkError::Collision {
+        return match collision(net, host, hostonly) {
+            None => Ok(net),
+            Some(Taken::Interface(a)) => Err(NetworkError::Collision {
                 cidr: net,
                 interface: a.interface.clone(),
                 their: a.net,
-            });
-        }
-        return Ok(net);
+                suggestion: suggest(),
+            }),
+            Some(Taken::Route(r)) => Err(NetworkError::RouteCollision {
+                cidr: net,
+                route: r.net,
+                interface: r.interface.clone(),
+                suggestion: suggest(),
+            }),
+            Some(Taken::Reserved(reserved, what)) => Err(NetworkError::Reserved {
+                cidr: net,
+                reserved,
+                what: what.to_string(),
+                suggestion: suggest(),
+            }),
+        };
     }
     if allowed.0.is_none() {
         let legacy: Ipv4Net = LEGACY_DEFAULT.parse().expect("constant parses");
-        if collision(legacy).is_none() {
+        if collision(legacy, host, hostonly).is_none() {
             return Ok(legacy);
         }
     }
@@ -299,11 +448,50 @@ pub fn choose_network(
     })
 }
 
-/// The first /24 (host address .1) inside the allowed ranges that no host interface uses, or
-/// that a host-only interface already carries.
+/// What a candidate network overlaps.
+enum Taken<'a> {
+    Interface(&'a HostAddress),
+    Route(&'a HostRoute),
+    Reserved(Ipv4Net, &'static str),
+}
+
+/// The first thing of the host's that `net` overlaps. A host-only interface that carries
+/// exactly `net` (and its kernel address and route) is the network itself, not a collision.
+fn collision<'a>(
+    net: Ipv4Net,
+    host: &'a HostNetworks,
+    hostonly: &[HostOnlyInterface],
+) -> Option<Taken<'a>> {
+    let carrier = hostonly
+        .iter()
+        .find(|h| interface_net(h) == Some(net))
+        .map(|h| h.name.as_str());
+    if let Some(a) = host.addresses.iter().find(|a| {
+        overlaps(a.net, net)
+            && !(a.net.trunc() == net.trunc()
+                && (Some(a.interface.as_str()) == carrier
+                    || a.net.addr() == net.addr() && carrier.is_some()))
+    }) {
+        return Some(Taken::Interface(a));
+    }
+    if let Some(r) = host
+        .routes
+        .iter()
+        .find(|r| overlaps(r.net, net) && Some(r.interface.as_str()) != carrier)
+    {
+        return Some(Taken::Route(r));
+    }
+    RESERVED.iter().find_map(|(cidr, what)| {
+        let reserved: Ipv4Net = cidr.parse().ok()?;
+        overlaps(reserved, net).then_some(Taken::Reserved(reserved, what))
+    })
+}
+
+/// The first /24 (host address .1) inside the allowed ranges that nothing of the host's
+/// overlaps, or that a host-only interface already carries.
 fn first_free(
     allowed: &AllowedRanges,
-    host: &[HostAddress],
+    host: &HostNetworks,
     hostonly: &[HostOnlyInterface],
 ) -> Option<Ipv4Net> {
     let ranges = allowed
@@ -323,7 +511,7 @@ fn first_free(
             if hostonly.iter().any(|h| interface_net(h) == Some(candidate)) {
                 return Some(candidate);
             }
-            let used = host.iter().any(|a| overlaps(a.net, candidate))
+            let used = collision(candidate, host, hostonly).is_some()
                 || hostonly
                     .iter()
                     .filter_map(interface_net)
@@ -420,12 +608,21 @@ pub fn plan_hostonly_network(
     request: &NetworkRequest,
     survey: &HostOnlySurvey,
 ) -> Result<NetworkPlan, NetworkError> {
+    plan_for_host(version, request, survey, &HostNetworks::read())
+}
+
+/// [`plan_hostonly_network`] against the host networks `host`.
+pub fn plan_for_host(
+    version: &VBoxVersion,
+    request: &NetworkRequest,
+    survey: &HostOnlySurvey,
+    host: &HostNetworks,
+) -> Result<NetworkPlan, NetworkError> {
     let conf = request
         .networks_conf
         .clone()
         .unwrap_or_else(|| PathBuf::from(NETWORKS_CONF));
     let allowed = AllowedRanges::read(version, &conf);
-    let host = host_addresses();
     let owned = request
         .owned_interface
         .as_deref()
@@ -441,7 +638,7 @@ pub fn plan_hostonly_network(
             &allowed,
             version,
             &conf,
-            &host,
+            host,
             &survey.interfaces,
         )?,
     };
@@ -456,21 +653,71 @@ pub fn plan_hostonly_network(
             None => InterfaceAction::Create,
         },
     };
-    let range = DhcpRange::for_network(net);
+    let mut range = DhcpRange::for_network(net);
     let dhcp = match &interface {
         InterfaceAction::Create => DhcpAction::Add,
         InterfaceAction::Keep(name) | InterfaceAction::Configure(name) => {
-            match survey
+            let server = survey
                 .dhcp_servers
                 .iter()
-                .find(|s| s.network_name == dhcp_network_name(name))
-            {
+                .find(|s| s.network_name == dhcp_network_name(name));
+            let ours = owned.is_some_and(|o| o.name == *name);
+            match server {
                 Some(s) if same_dhcp(s, range, net) => DhcpAction::Keep,
-                Some(_) => DhcpAction::Modify,
-                None => DhcpAction::Add,
+                _ if ours => match server {
+                    Some(_) => DhcpAction::Modify,
+                    None => DhcpAction::Add,
+                },
+                // Not vswarm's: its DHCP server is used as it is, when it can serve the nodes.
+                Some(s) => match (s.enabled, s.lower_ip, s.upper_ip) {
+                    (true, Some(lower), Some(upper))
+                        if net.trunc().contains(&lower) && net.trunc().contains(&upper) =>
+                    {
+                        range = DhcpRange {
+                            server: s.server_ip.unwrap_or(range.server),
+                            lower,
+                            upper,
+                        };
+                        DhcpAction::Keep
+                    }
+                    (false, _, _) => {
+                        return Err(NetworkError::ForeignDhcp {
+                            interface: name.clone(),
+                            cidr: net,
+                            why: "is disabled".into(),
+                        });
+                    }
+                    _ => {
+                        return Err(NetworkError::ForeignDhcp {
+                            interface: name.clone(),
+                            cidr: net,
+                            why: "leases addresses outside it".into(),
+                        });
+                    }
+                },
+                None => {
+                    return Err(NetworkError::ForeignDhcp {
+                        interface: name.clone(),
+                        cidr: net,
+                        why: "does not exist".into(),
+                    });
+                }
             }
         }
     };
+    if request.nodes > 0 && (range.size() as usize) < request.nodes {
+        // The prefix whose pool would hold them (host, server and the network's ends aside).
+        let needed = request.nodes as u32 + 4;
+        let prefix = (32 - needed.next_power_of_two().trailing_zeros()).min(29) as u8;
+        return Err(NetworkError::SmallPool {
+            cidr: net,
+            pool: range.size(),
+            lower: range.lower,
+            upper: range.upper,
+            nodes: request.nodes,
+            prefix,
+        });
+    }
     Ok(NetworkPlan {
         net,
         interface,
@@ -847,6 +1094,13 @@ mod tests {
         }
     }
 
+    fn hosts(addresses: &[HostAddress]) -> HostNetworks {
+        HostNetworks {
+            addresses: addresses.to_vec(),
+            routes: Vec::new(),
+        }
+    }
+
     #[test]
     fn ranges_follow_virtualbox() {
         let dir = tempfile::tempdir().unwrap();
@@ -879,6 +1133,12 @@ mod tests {
         assert!(parse_host_cidr("192.168.56.1").is_err());
         assert!(parse_host_cidr("300.1.1.1/24").is_err());
         assert!(parse_host_cidr("10.0.0.1/31").is_err());
+        assert!(
+            parse_host_cidr("10.0.0.1/8").is_err(),
+            "a /8 is no host-only network"
+        );
+        assert!(parse_host_cidr("192.168.56.1/29").is_ok());
+        assert!(parse_host_cidr("192.168.56.1/30").is_err());
     }
 
     #[test]
@@ -886,12 +1146,12 @@ mod tests {
         let conf = Path::new("/nonexistent/networks.conf");
         let v7 = v("7.0.20r163906");
         let allowed = AllowedRanges::read(&v7, conf);
-        let net = choose_network(None, &allowed, &v7, conf, &[], &[]).unwrap();
+        let net = choose_network(None, &allowed, &v7, conf, &hosts(&[]), &[]).unwrap();
         assert_eq!(net.to_string(), "192.168.56.1/24");
         // A LAN on .56 pushes us to .57.
         let host = [addr("wlan0", "192.168.56.20/24")];
         assert_eq!(
-            choose_network(None, &allowed, &v7, conf, &host, &[])
+            choose_network(None, &allowed, &v7, conf, &hosts(&host), &[])
                 .unwrap()
                 .to_string(),
             "192.168.57.1/24"
@@ -900,7 +1160,7 @@ mod tests {
         let host = [addr("vboxnet0", "192.168.56.1/24")];
         let listed = [hif("vboxnet0", "192.168.56.1")];
         assert_eq!(
-            choose_network(None, &allowed, &v7, conf, &host, &listed)
+            choose_network(None, &allowed, &v7, conf, &hosts(&host), &listed)
                 .unwrap()
                 .to_string(),
             "192.168.56.1/24"
@@ -909,7 +1169,7 @@ mod tests {
         let v6 = v("6.1.26r145957");
         let any = AllowedRanges::read(&v6, conf);
         assert_eq!(
-            choose_network(None, &any, &v6, conf, &[], &[])
+            choose_network(None, &any, &v6, conf, &hosts(&[]), &[])
                 .unwrap()
                 .to_string(),
             "192.168.99.1/24"
@@ -921,9 +1181,16 @@ mod tests {
         let conf = Path::new("/etc/vbox/networks.conf");
         let v7 = v("7.1.4r165100");
         let allowed = AllowedRanges(Some(vec![DEFAULT_ALLOWED.parse().unwrap()]));
-        let e = choose_network(Some("192.168.99.1/24"), &allowed, &v7, conf, &[], &[])
-            .unwrap_err()
-            .to_string();
+        let e = choose_network(
+            Some("192.168.99.1/24"),
+            &allowed,
+            &v7,
+            conf,
+            &hosts(&[]),
+            &[],
+        )
+        .unwrap_err()
+        .to_string();
         assert!(
             e.contains("does not allow the host-only network 192.168.99.1/24"),
             "{e}"
@@ -934,9 +1201,16 @@ mod tests {
         );
         assert!(e.contains("such as 192.168.56.1/24"), "{e}");
         let host = [addr("eth0", "192.168.56.10/24")];
-        let e = choose_network(Some("192.168.56.1/24"), &allowed, &v7, conf, &host, &[])
-            .unwrap_err()
-            .to_string();
+        let e = choose_network(
+            Some("192.168.56.1/24"),
+            &allowed,
+            &v7,
+            conf,
+            &hosts(&host),
+            &[],
+        )
+        .unwrap_err()
+        .to_string();
         assert!(
             e.contains("overlaps 192.168.56.10/24 on the host interface 'eth0'"),
             "{e}"
@@ -963,6 +1237,182 @@ mod tests {
             (d.lower.to_string(), d.upper.to_string()),
             ("10.1.2.3".into(), "10.1.2.62".into())
         );
+    }
+
+    #[test]
+    fn dhcp_is_placed_around_the_host() {
+        let d = DhcpRange::for_network("192.168.56.150/24".parse().unwrap());
+        assert_eq!(
+            (
+                d.server.to_string(),
+                d.lower.to_string(),
+                d.upper.to_string()
+            ),
+            (
+                "192.168.56.2".into(),
+                "192.168.56.151".into(),
+                "192.168.56.254".into()
+            )
+        );
+        let d = DhcpRange::for_network("192.168.56.2/24".parse().unwrap());
+        assert_eq!(d.server.to_string(), "192.168.56.1");
+        assert_eq!(d.lower.to_string(), "192.168.56.100");
+        let d = DhcpRange::for_network("192.168.56.1/29".parse().unwrap());
+        assert_eq!(
+            (d.lower.to_string(), d.upper.to_string(), d.size()),
+            ("192.168.56.3".into(), "192.168.56.6".into(), 4)
+        );
+    }
+
+    #[test]
+    fn routes_and_reserved_networks_are_refused_with_an_alternative() {
+        let conf = Path::new("/etc/vbox/networks.conf");
+        let v7 = v("7.1.4r165100");
+        let any = AllowedRanges(Some(vec![
+            "10.0.0.0/8".parse().unwrap(),
+            "172.16.0.0/12".parse().unwrap(),
+            "192.168.0.0/16".parse().unwrap(),
+        ]));
+        let vpn = HostNetworks {
+            addresses: Vec::new(),
+            routes: vec![HostRoute {
+                interface: "tun0".into(),
+                net: "192.168.60.0/22".parse().unwrap(),
+            }],
+        };
+        let e = choose_network(Some("192.168.61.1/24"), &any, &v7, conf, &vpn, &[])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("route to 192.168.60.0/22 (via 'tun0'") && e.contains("such as "),
+            "{e}"
+        );
+        for (cidr, what) in [
+            ("10.0.2.1/24", "VirtualBox's NAT"),
+            ("172.17.5.1/24", "Docker's default bridge"),
+            ("10.20.0.1/24", "swarm's default address pool"),
+        ] {
+            let e = choose_network(Some(cidr), &any, &v7, conf, &hosts(&[]), &[])
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains(what), "{cidr}: {e}");
+        }
+    }
+
+    #[test]
+    fn proc_net_route_is_read() {
+        let text = "Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT\neth0\t00000000\t0102A8C0\t0003\t0\t0\t0\t00000000\t0\t0\t0\ntun0\t00083C0A\t00000000\t0001\t0\t0\t0\t0000FFFF\t0\t0\t0\n";
+        let routes = parse_proc_net_route(text);
+        assert_eq!(routes.len(), 1, "the default route is left out");
+        assert_eq!(routes[0].interface, "tun0");
+        if cfg!(target_endian = "little") {
+            assert_eq!(routes[0].net.to_string(), "10.60.8.0/16");
+        }
+    }
+
+    fn dhcp(
+        iface: &str,
+        server: &str,
+        lower: &str,
+        upper: &str,
+        enabled: bool,
+    ) -> parse::DhcpServer {
+        parse::DhcpServer {
+            network_name: dhcp_network_name(iface),
+            server_ip: server.parse().ok(),
+            netmask: "255.255.255.0".parse().ok(),
+            lower_ip: lower.parse().ok(),
+            upper_ip: upper.parse().ok(),
+            enabled,
+        }
+    }
+
+    #[test]
+    fn a_pool_too_small_for_the_nodes_is_refused() {
+        let v7 = v("7.0.20r163906");
+        let request = NetworkRequest {
+            cidr: Some("192.168.56.1/29".into()),
+            nodes: 5,
+            networks_conf: Some(PathBuf::from("/nonexistent")),
+            ..NetworkRequest::default()
+        };
+        let e = plan_for_host(&v7, &request, &HostOnlySurvey::default(), &hosts(&[])).unwrap_err();
+        let text = e.to_string();
+        assert!(
+            matches!(
+                e,
+                NetworkError::SmallPool {
+                    pool: 4,
+                    nodes: 5,
+                    ..
+                }
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "leases 4 addresses (192.168.56.3 to 192.168.56.6) but the cluster has 5 nodes"
+            ),
+            "{text}"
+        );
+        assert!(text.contains("such as a /28"), "{text}");
+        let fits = NetworkRequest {
+            nodes: 4,
+            ..request
+        };
+        assert!(plan_for_host(&v7, &fits, &HostOnlySurvey::default(), &hosts(&[])).is_ok());
+    }
+
+    #[test]
+    fn interfaces_and_dhcp_servers_vswarm_did_not_make_are_used_as_they_are_or_refused() {
+        let v7 = v("7.0.20r163906");
+        let theirs = HostOnlySurvey {
+            interfaces: vec![hif("vboxnet0", "192.168.56.1")],
+            dhcp_servers: vec![dhcp(
+                "vboxnet0",
+                "192.168.56.7",
+                "192.168.56.50",
+                "192.168.56.60",
+                true,
+            )],
+        };
+        let request = NetworkRequest {
+            networks_conf: Some(PathBuf::from("/nonexistent")),
+            nodes: 3,
+            ..NetworkRequest::default()
+        };
+        let host = hosts(&[addr("vboxnet0", "192.168.56.1/24")]);
+        // Theirs, serving the network: kept as it is, its range used.
+        let plan = plan_for_host(&v7, &request, &theirs, &host).unwrap();
+        assert!(plan.changes_nothing(), "{plan:?}");
+        assert_eq!(plan.range.lower.to_string(), "192.168.56.50");
+        // Theirs, disabled: refused, saying how to let vswarm configure it.
+        let disabled = HostOnlySurvey {
+            dhcp_servers: vec![dhcp(
+                "vboxnet0",
+                "192.168.56.7",
+                "192.168.56.50",
+                "192.168.56.60",
+                false,
+            )],
+            ..theirs.clone()
+        };
+        let e = plan_for_host(&v7, &request, &disabled, &host)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("was not made by vswarm")
+                && e.contains("is disabled")
+                && e.contains("interface: vboxnet0"),
+            "{e}"
+        );
+        // Named by the user (or made by vswarm): configured.
+        let named = NetworkRequest {
+            owned_interface: Some("vboxnet0".into()),
+            ..request
+        };
+        let plan = plan_for_host(&v7, &named, &disabled, &host).unwrap();
+        assert_eq!(plan.dhcp, DhcpAction::Modify);
     }
 
     #[test]

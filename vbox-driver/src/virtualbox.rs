@@ -11,7 +11,9 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use crate::disk::{self, DiskFormat};
-use crate::driver::{Created, Driver, MachineState, NodeSpec, NodeUp, SshEndpoint, UpStep};
+use crate::driver::{
+    AddressProbe, Created, Driver, MachineState, NodeSpec, NodeUp, SshEndpoint, UpStep,
+};
 use crate::hostonly::HostOnlyNetwork;
 use crate::parse::{self, MachineInfo, VBoxVersion, VmState};
 use crate::runner::{VBoxManage, VBoxManageError};
@@ -20,6 +22,8 @@ use crate::runner::{VBoxManage, VBoxManageError};
 pub const MINIMUM_VERSION: (u32, u32) = (5, 0);
 /// The guest property the guest additions set to the host-only address (adapter 2 = Net/1).
 pub const HOSTONLY_IP_PROPERTY: &str = "/VirtualBox/GuestInfo/Net/1/V4/IP";
+/// The VM's extra data that says who made it: `<cluster>/<cluster id>`.
+pub const OWNER_KEY: &str = "vswarm/owner";
 
 #[derive(Debug, thiserror::Error)]
 pub enum VirtualBoxError {
@@ -55,6 +59,45 @@ pub enum VirtualBoxError {
     },
     #[error("could not find a free local port for SSH: {0}")]
     NoPort(std::io::Error),
+    #[error(
+        "a VM named '{name}' exists but was not made by this cluster ({}): vswarm changes only its own VMs. Rename or remove that VM, or give the node another name",
+        match found { Some(f) => format!("it belongs to {f}"), None => "it carries no vswarm mark".to_string() }
+    )]
+    NotOurs { name: String, found: Option<String> },
+}
+
+/// Whose VMs a driver may change: those whose [`OWNER_KEY`] is `tag`, and the VMs named in
+/// `adopt` (recorded as this owner's before VMs were marked; they are marked when met). A tag
+/// ending in `/` (a cluster whose id is lost with its record) matches every id of that name.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Owner {
+    pub tag: String,
+    pub adopt: Vec<String>,
+}
+
+impl Owner {
+    /// Whether a VM's mark is this owner's.
+    pub fn marks(&self, mark: &str) -> bool {
+        mark == self.tag || (self.tag.ends_with('/') && mark.starts_with(&self.tag))
+    }
+}
+
+/// The VMs whose mark `owner` recognizes: `list vms`, then every VM's mark, read together.
+pub async fn marked_vms(vbm: &VBoxManage, owner: &Owner) -> Result<Vec<String>, VirtualBoxError> {
+    let out = vbm.run(&["list", "vms"]).await?;
+    let vms = parse::parse_list_vms(&out.stdout);
+    let marks = futures::future::join_all(vms.iter().map(|vm| async move {
+        let out = vbm.run(&["getextradata", &vm.uuid, OWNER_KEY]).await;
+        (vm.name.clone(), out)
+    }))
+    .await;
+    Ok(marks
+        .into_iter()
+        .filter_map(|(name, out)| {
+            let mark = parse::parse_guestproperty_value(&out.ok()?.stdout)?;
+            owner.marks(&mark).then_some(name)
+        })
+        .collect())
 }
 
 /// Drives VirtualBox for one cluster.
@@ -68,9 +111,16 @@ pub struct VirtualBoxDriver {
     pub ip_timeout: Duration,
     /// How long `stop` lets the guest shut down before powering it off.
     pub stop_timeout: Duration,
-    /// The private key for the `docker` user: lets [`Driver::ip`] ask the guest over SSH when
-    /// no guest additions report the address.
-    ssh_key: Option<PathBuf>,
+    /// Asks the guest for its address when no guest additions report it.
+    probe: Option<std::sync::Arc<dyn AddressProbe>>,
+    /// Whose VMs this driver may change; None: any (a driver without a cluster).
+    owner: Option<Owner>,
+}
+
+impl std::fmt::Debug for dyn AddressProbe {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("AddressProbe")
+    }
 }
 
 /// Checks VirtualBox's version: refuses versions older than 5.0.
@@ -97,48 +147,82 @@ impl VirtualBoxDriver {
             machines: machines.as_ref().to_path_buf(),
             ip_timeout: Duration::from_secs(120),
             stop_timeout: Duration::from_secs(30),
-            ssh_key: None,
+            probe: None,
+            owner: None,
         }
     }
 
-    /// The `docker` user's private key, for finding the IP over SSH as a fallback.
-    pub fn with_ssh_key(mut self, key: impl AsRef<Path>) -> VirtualBoxDriver {
-        self.ssh_key = Some(key.as_ref().to_path_buf());
+    /// Finds the address with `probe` when no guest additions report it.
+    pub fn with_address_probe(
+        mut self,
+        probe: std::sync::Arc<dyn AddressProbe>,
+    ) -> VirtualBoxDriver {
+        self.probe = Some(probe);
         self
     }
 
-    /// The host-only address read inside the guest (`ip addr show`), by the adapter's MAC.
-    async fn ip_over_ssh(&self, name: &str, key: &Path) -> Option<Ipv4Addr> {
+    /// Marks the VMs this driver creates as `owner`'s, and refuses to change any other.
+    pub fn with_owner(mut self, owner: Owner) -> VirtualBoxDriver {
+        self.owner = Some(owner);
+        self
+    }
+
+    /// Whose mark a VM carries (None: none), when this driver has an owner.
+    async fn mark(&self, name: &str) -> Result<Option<String>, VirtualBoxError> {
+        let out = self.vbm.run(&["getextradata", name, OWNER_KEY]).await?;
+        Ok(parse::parse_guestproperty_value(&out.stdout).filter(|v| !v.is_empty()))
+    }
+
+    /// Checks that an existing VM is this driver's owner's (marking it when it is recorded as
+    /// theirs but unmarked); `mark` is what [`Self::mark`] read.
+    async fn check_mark(
+        &self,
+        name: &str,
+        mark: Result<Option<String>, VirtualBoxError>,
+    ) -> Result<(), VirtualBoxError> {
+        let Some(owner) = &self.owner else {
+            return Ok(());
+        };
+        match mark? {
+            Some(tag) if owner.marks(&tag) => Ok(()),
+            None if owner.adopt.iter().any(|a| a == name) => {
+                self.vbm
+                    .run(&["setextradata", name, OWNER_KEY, &owner.tag])
+                    .await?;
+                Ok(())
+            }
+            found => Err(VirtualBoxError::NotOurs {
+                name: name.to_string(),
+                found,
+            }),
+        }
+    }
+
+    /// The VM's details, checked to be this driver's owner's (None: no such VM). The mark is
+    /// read alongside the details: one round of calls.
+    async fn own_info(&self, name: &str) -> Result<Option<MachineInfo>, VirtualBoxError> {
+        if self.owner.is_none() {
+            return self.info(name).await;
+        }
+        let (info, mark) = tokio::join!(self.info(name), self.mark(name));
+        let info = info?;
+        if info.is_some() {
+            self.check_mark(name, mark).await?;
+        }
+        Ok(info)
+    }
+
+    /// The host-only address read inside the guest by the probe, by the adapter's MAC.
+    async fn ip_from_guest(&self, name: &str, probe: &dyn AddressProbe) -> Option<Ipv4Addr> {
         let info = self.info(name).await.ok()??;
         let mac = info.nic(2)?.mac?;
         let endpoint = ssh_rule(&info)?;
-        let out = tokio::process::Command::new("ssh")
-            .args([
-                "-q",
-                "-o",
-                "BatchMode=yes",
-                "-o",
-                "StrictHostKeyChecking=no",
-                "-o",
-                "UserKnownHostsFile=/dev/null",
-                "-o",
-                "ConnectTimeout=5",
-                "-i",
-            ])
-            .arg(key)
-            .args([
-                "-p",
-                &endpoint.port.to_string(),
-                &format!("docker@{}", endpoint.host),
-                "ip addr show",
-            ])
-            .kill_on_drop(true)
-            .output();
-        let out = tokio::time::timeout(Duration::from_secs(15), out)
-            .await
-            .ok()?
-            .ok()?;
-        address_for_mac(&String::from_utf8_lossy(&out.stdout), &mac)
+        tokio::time::timeout(
+            Duration::from_secs(15),
+            probe.address(name, &endpoint, &mac),
+        )
+        .await
+        .ok()?
     }
 
     pub fn network(&self) -> &HostOnlyNetwork {
@@ -178,7 +262,11 @@ impl VirtualBoxDriver {
             let _ = std::fs::remove_dir_all(dir.join(&spec.name));
             let _ = std::fs::remove_file(&disk_path);
         }
-        std::fs::create_dir_all(&dir).map_err(|e| VirtualBoxError::Disk {
+        let mut folder = std::fs::DirBuilder::new();
+        folder.recursive(true);
+        #[cfg(unix)]
+        std::os::unix::fs::DirBuilderExt::mode(&mut folder, 0o700);
+        folder.create(&dir).map_err(|e| VirtualBoxError::Disk {
             path: dir.clone(),
             detail: e.to_string(),
         })?;
@@ -221,6 +309,11 @@ impl VirtualBoxDriver {
                     "--register",
                 ])
                 .await?;
+            if let Some(owner) = &self.owner {
+                self.vbm
+                    .run(&["setextradata", name, OWNER_KEY, &owner.tag])
+                    .await?;
+            }
         }
         let active = info.is_some_and(|i| is_active(&i.state()));
         let have_ssh = info.is_some_and(|i| i.forwarding_rules().iter().any(|r| r.name == "ssh"));
@@ -394,6 +487,20 @@ impl VirtualBoxDriver {
         }
     }
 
+    /// `controlvm poweroff`; a VM that is off already is fine.
+    async fn power_off(&self, name: &str) -> Result<(), VirtualBoxError> {
+        match self.vbm.run(&["controlvm", name, "poweroff"]).await {
+            Ok(_) => Ok(()),
+            Err(e) if e.stderr().contains("is not currently running") => Ok(()),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Whether `ip` lies on the cluster's host-only network.
+    fn on_network(&self, ip: Ipv4Addr) -> bool {
+        self.network.host.trunc().contains(&ip)
+    }
+
     async fn wait_until(
         &self,
         name: &str,
@@ -454,13 +561,13 @@ impl Driver for VirtualBoxDriver {
     type Error = VirtualBoxError;
 
     async fn create(&self, spec: &NodeSpec) -> Result<Created, VirtualBoxError> {
-        let info = self.info(&spec.name).await?;
+        let info = self.own_info(&spec.name).await?;
         Ok(self.create_or_complete(spec, info.as_ref()).await?.0)
     }
 
     async fn start(&self, name: &str) -> Result<(), VirtualBoxError> {
         let info = self
-            .info(name)
+            .own_info(name)
             .await?
             .ok_or_else(|| VirtualBoxError::Missing(name.to_string()))?;
         self.start_from(name, &info.state()).await?;
@@ -478,11 +585,21 @@ impl Driver for VirtualBoxDriver {
         // The address is read alongside the VM's details: a VM that runs already has it, and a
         // converged node then costs one round of calls.
         let ask = ["guestproperty", "get", name, HOSTONLY_IP_PROPERTY];
-        let (info, address) = tokio::join!(self.info(name), self.vbm.run(&ask));
+        let (info, address, mark) = tokio::join!(self.info(name), self.vbm.run(&ask), async {
+            match self.owner {
+                Some(_) => self.mark(name).await,
+                None => Ok(None),
+            }
+        });
         let info = info?;
+        if info.is_some() {
+            self.check_mark(name, mark).await?;
+        }
         let running_address: Option<Ipv4Addr> = match (&info, address) {
             (Some(i), Ok(out)) if matches!(i.state(), VmState::Running) => {
-                parse::parse_guestproperty_value(&out.stdout).and_then(|v| v.parse().ok())
+                parse::parse_guestproperty_value(&out.stdout)
+                    .and_then(|v| v.parse().ok())
+                    .filter(|ip| self.on_network(*ip))
             }
             _ => None,
         };
@@ -526,7 +643,7 @@ impl Driver for VirtualBoxDriver {
 
     async fn stop(&self, name: &str) -> Result<(), VirtualBoxError> {
         let info = self
-            .info(name)
+            .own_info(name)
             .await?
             .ok_or_else(|| VirtualBoxError::Missing(name.to_string()))?;
         if !is_active(&info.state()) {
@@ -542,22 +659,21 @@ impl Driver for VirtualBoxDriver {
             return Ok(());
         }
         tracing::warn!(name, "the guest did not shut down in time; powering it off");
-        self.kill(name).await
+        self.power_off(name).await
     }
 
     async fn kill(&self, name: &str) -> Result<(), VirtualBoxError> {
-        match self.vbm.run(&["controlvm", name, "poweroff"]).await {
-            Ok(_) => Ok(()),
-            // Already off.
-            Err(e) if e.stderr().contains("is not currently running") => Ok(()),
-            Err(e) => Err(e.into()),
+        if self.owner.is_some() {
+            let mark = self.mark(name).await;
+            self.check_mark(name, mark).await?;
         }
+        self.power_off(name).await
     }
 
     async fn remove(&self, name: &str) -> Result<(), VirtualBoxError> {
-        if let Some(info) = self.info(name).await? {
+        if let Some(info) = self.own_info(name).await? {
             if is_active(&info.state()) {
-                self.kill(name).await?;
+                self.power_off(name).await?;
             }
             self.vbm.run(&["unregistervm", name, "--delete"]).await?;
         }
@@ -584,15 +700,21 @@ impl Driver for VirtualBoxDriver {
                 .vbm
                 .run(&["guestproperty", "get", name, HOSTONLY_IP_PROPERTY])
                 .await?;
-            if let Some(ip) =
-                parse::parse_guestproperty_value(&out.stdout).and_then(|v| v.parse().ok())
+            // Only an address on the host-only network is the node's (another adapter's, or
+            // docker0's, is not).
+            if let Some(ip) = parse::parse_guestproperty_value(&out.stdout)
+                .and_then(|v| v.parse().ok())
+                .filter(|ip| self.on_network(*ip))
             {
                 return Ok(ip);
             }
             // No guest additions (or not yet): ask the guest itself.
             if waited_once
-                && let Some(key) = &self.ssh_key
-                && let Some(ip) = self.ip_over_ssh(name, key).await
+                && let Some(probe) = &self.probe
+                && let Some(ip) = self
+                    .ip_from_guest(name, probe.as_ref())
+                    .await
+                    .filter(|ip| self.on_network(*ip))
             {
                 return Ok(ip);
             }
@@ -695,7 +817,7 @@ pub async fn machine_states(
 }
 
 /// The IPv4 address of the interface with `mac` (`080027AABBCC`) in `ip addr show` output.
-fn address_for_mac(ip_addr_show: &str, mac: &str) -> Option<Ipv4Addr> {
+pub fn address_for_mac(ip_addr_show: &str, mac: &str) -> Option<Ipv4Addr> {
     let want: String = mac
         .to_ascii_lowercase()
         .chars()

@@ -99,7 +99,7 @@ pub async fn ip(session: &Session<'_>, target: &Target, name: &str) -> Result<St
     let cluster = session.cluster(target, Some(name))?;
     let node = cluster.node(name)?;
     let vbm = locate_virtualbox()?;
-    let mut driver = super::driver(vbm, cluster.network(), &cluster.dir);
+    let mut driver = super::driver(vbm, cluster.network(), &cluster.dir, &cluster.record);
     let state = driver
         .state(&node.vm)
         .await
@@ -204,7 +204,7 @@ pub async fn inspect(session: &Session<'_>, target: &Target, name: &str) -> Resu
     let cluster = session.cluster(target, Some(name))?;
     let node = cluster.node(name)?.clone();
     let vbm = locate_virtualbox()?;
-    let driver = super::driver(vbm, cluster.network(), &cluster.dir);
+    let driver = super::driver(vbm, cluster.network(), &cluster.dir, &cluster.record);
     let info = driver
         .info(&node.vm)
         .await

@@ -6,12 +6,14 @@
 use serde::Serialize;
 use vbox_driver::driver::Driver;
 use vbox_driver::hostonly::{remove_hostonly_network, survey_hostonly, vms_on_hostonly};
+use vbox_driver::virtualbox::{VirtualBoxError, marked_vms};
 
 use super::{Session, Target, locate_virtualbox, recorded_network};
 use crate::context::{DockerContext, docker_config_dir};
 use crate::error::{Doing, Result};
 use crate::events::{Event, Phase};
 use crate::ops::up::PhaseTimer;
+use crate::state::ClusterRecord;
 
 /// What `down` removed.
 #[derive(Debug, Clone, Default, Serialize)]
@@ -27,36 +29,86 @@ pub struct DownReport {
 }
 
 pub async fn down(session: &Session<'_>, target: &Target) -> Result<DownReport> {
-    let Some(cluster) = session.find_cluster(target, None)? else {
-        session.note("no cluster of that name has been brought up: nothing to remove");
+    let Some(name) = session.cluster_name(target, None)? else {
+        session.note("no cluster has been brought up: nothing to remove");
         return Ok(DownReport::default());
     };
-    let name = cluster.name().to_string();
+    let dir = session.dir(&name);
+    let file_nodes = session.file_nodes(target);
     let _lock = session.lock(&name, "down").await?;
-    // Read again under the lock: an `up` may have finished meanwhile.
-    let record = cluster.dir.read_record()?.unwrap_or(cluster.record.clone());
+    // Read under the lock: an `up` may have finished meanwhile. A damaged record is no reason
+    // to keep the cluster: what carries its mark goes.
+    let record = match dir.read_record() {
+        Ok(record) => record,
+        Err(e) => {
+            session.warn(format!(
+                "{e}; removing the VMs that carry the cluster's mark instead"
+            ));
+            None
+        }
+    };
+    if record.is_none() && file_nodes.is_none() && !dir.root.exists() {
+        session.note(format!(
+            "the cluster '{name}' has not been brought up: nothing to remove"
+        ));
+        return Ok(DownReport::default());
+    }
     let mut report = DownReport {
         cluster: name.clone(),
         ..DownReport::default()
     };
     let phase = PhaseTimer::start(session.reporter, Phase::Teardown);
     let vbm = locate_virtualbox()?;
-    let driver = super::driver(vbm.clone(), recorded_network(&record), &cluster.dir);
-    let removals = futures::future::join_all(record.nodes.iter().map(|n| async {
+    // What to remove: the VMs the record names, those the file names, and (without a record)
+    // every VM marked as this cluster's, whatever its id.
+    let known = record.clone().unwrap_or_else(|| ClusterRecord {
+        name: name.clone(),
+        ..ClusterRecord::default()
+    });
+    let mut owner = super::owner(&known);
+    let mut candidates: Vec<(String, String)> = known
+        .nodes
+        .iter()
+        .map(|n| (n.name.clone(), n.vm.clone()))
+        .collect();
+    for node in file_nodes.unwrap_or_default() {
+        if !candidates.iter().any(|(n, _)| *n == node) {
+            candidates.push((node.clone(), super::vm_name(&name, &node)));
+        }
+    }
+    if record.is_none() {
+        owner.tag = format!("{name}/");
+        for vm in marked_vms(&vbm, &owner)
+            .await
+            .doing("looking for the cluster's VMs")?
+        {
+            if !candidates.iter().any(|(_, v)| *v == vm) {
+                candidates.push((vm.clone(), vm));
+            }
+        }
+    }
+    let driver =
+        super::driver(vbm.clone(), recorded_network(&known), &dir, &known).with_owner(owner);
+    let removals = futures::future::join_all(candidates.iter().map(|(node, vm)| async {
         session.reporter.event(Event::NodeStep {
-            node: n.name.clone(),
+            node: node.clone(),
             step: crate::events::NodeStep::Removing,
             elapsed: std::time::Duration::ZERO,
         });
-        driver.remove(&n.vm).await
+        driver.remove(vm).await
     }))
     .await;
-    for (n, result) in record.nodes.iter().zip(removals) {
-        result.doing(format!("removing the VM of {}", n.name))?;
-        report.vms.push(n.name.clone());
+    for ((node, vm), result) in candidates.iter().zip(removals) {
+        match result {
+            Ok(()) => report.vms.push(node.clone()),
+            Err(VirtualBoxError::NotOurs { .. }) => {
+                session.note(format!("{vm} is not this cluster's VM: left as it is"))
+            }
+            Err(e) => return Err(e).doing(format!("removing the VM of {node}")),
+        }
     }
 
-    if let Some(net) = &record.network {
+    if let Some(net) = &known.network {
         // An interrupted `up` may have made an interface it did not get to record.
         let interface = match (&net.interface, &net.creating_since) {
             (Some(i), _) => Some(i.clone()),
@@ -92,13 +144,13 @@ pub async fn down(session: &Session<'_>, target: &Target) -> Result<DownReport> 
         }
     }
 
-    if let Some(context) = &record.context
+    if let Some(context) = &known.context
         && let Some(config) = docker_config_dir()
     {
         DockerContext::new(&config, context).remove()?;
         report.context = Some(context.clone());
     }
-    cluster.dir.remove()?;
+    dir.remove()?;
     phase.done(format!(
         "{} VMs removed{}",
         report.vms.len(),

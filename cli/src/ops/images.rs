@@ -53,6 +53,7 @@ pub fn list(session: &Session<'_>) -> Result<Vec<ImageInfo>> {
 pub async fn pull(
     session: &Session<'_>,
     source: Option<&str>,
+    sha256: Option<&str>,
     policy: PullPolicy,
 ) -> Result<ImageInfo> {
     let source = match source {
@@ -65,7 +66,10 @@ pub async fn pull(
         None => ImageSource::from_env().doing("reading VSWARM_BOOT2DOCKER_URL")?,
     };
     let resolver = Resolver::from_env().doing("reading the release settings")?;
-    let options = PullOptions::from_env(policy);
+    let mut options = PullOptions::from_env(policy);
+    if let Some(sha) = sha256 {
+        options.expected_sha256 = Some(sha.to_string());
+    }
     let reporter = session.reporter;
     let phase = PhaseTimer::start(reporter, Phase::Iso);
     let pulled = cache(session)

@@ -61,7 +61,7 @@ pub async fn power(
     };
     let chosen = cluster.chosen(names)?;
     let vbm = locate_virtualbox()?;
-    let driver = super::driver(vbm, cluster.network(), &cluster.dir);
+    let driver = super::driver(vbm, cluster.network(), &cluster.dir, &cluster.record);
     let results = futures::future::join_all(
         chosen
             .iter()
@@ -279,7 +279,7 @@ pub async fn rm(
         )),
     }
     let vbm = locate_virtualbox()?;
-    let driver = super::driver(vbm, cluster.network(), &cluster.dir);
+    let driver = super::driver(vbm, cluster.network(), &cluster.dir, &cluster.record);
     driver
         .remove(&node.vm)
         .await

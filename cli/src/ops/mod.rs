@@ -22,10 +22,11 @@ use std::time::Duration;
 use swarm_bootstrap::engine::Engine;
 use swarm_bootstrap::ssh::{KnownHosts, SshTarget};
 use swarm_bootstrap::tls::ClientFiles;
+use vbox_driver::driver::{AddressProbe, SshEndpoint};
 use vbox_driver::hostonly::{DhcpRange, HostOnlyNetwork};
 use vbox_driver::parse::VBoxVersion;
 use vbox_driver::runner::VBoxManage;
-use vbox_driver::virtualbox::VirtualBoxDriver;
+use vbox_driver::virtualbox::{Owner, VirtualBoxDriver};
 
 use crate::cluster::{ClusterSpec, DEFAULT_CLUSTER, DEFAULT_FILE, name_in_file};
 use crate::error::{Doing, Error, InputError, Result};
@@ -110,7 +111,7 @@ impl<'a> Session<'a> {
 
     /// The name of the cluster `target` designates; None when nothing designates one (no file
     /// here and no cluster recorded).
-    fn cluster_name(&self, target: &Target, node: Option<&str>) -> Result<Option<String>> {
+    pub fn cluster_name(&self, target: &Target, node: Option<&str>) -> Result<Option<String>> {
         match target {
             Target::File(path) => Ok(Some(name_in_file(path)?)),
             Target::Named(name) => Ok(Some(name.clone())),
@@ -152,6 +153,23 @@ impl<'a> Session<'a> {
         }
     }
 
+    /// The node names the cluster file of `target` lists (None: no file, or one that cannot be
+    /// read: `down` then works from the record and the VMs' marks).
+    pub fn file_nodes(&self, target: &Target) -> Option<Vec<String>> {
+        let path = match target {
+            Target::File(path) => path.clone(),
+            Target::Here if Path::new(DEFAULT_FILE).exists() => PathBuf::from(DEFAULT_FILE),
+            _ => return None,
+        };
+        match ClusterSpec::load(&path) {
+            Ok(spec) => Some(spec.nodes.into_iter().map(|n| n.name).collect()),
+            Err(e) => {
+                self.warn(format!("the cluster file's nodes are not used: {e}"));
+                None
+            }
+        }
+    }
+
     /// The cluster `target` designates (with `node` as a hint), when vswarm has a record of it.
     pub fn find_cluster(&self, target: &Target, node: Option<&str>) -> Result<Option<Cluster>> {
         let Some(name) = self.cluster_name(target, node)? else {
@@ -182,13 +200,19 @@ impl<'a> Session<'a> {
 
     /// Takes the cluster's lock, waiting (and saying so) while another vswarm holds it.
     pub async fn lock(&self, cluster: &str, command: &str) -> Result<ClusterLock> {
-        if let Some(lock) = ClusterLock::try_acquire(&self.home, cluster, command)? {
+        self.lock_named(cluster, &format!("the cluster '{cluster}'"), command)
+            .await
+    }
+
+    /// Takes the lock `name` (`what` in messages), waiting while another vswarm holds it.
+    pub async fn lock_named(&self, name: &str, what: &str, command: &str) -> Result<ClusterLock> {
+        if let Some(lock) = ClusterLock::try_acquire(&self.home, name, command)? {
             return Ok(lock);
         }
         // The holder writes who it is just after taking the lock: give it a moment.
         let mut holder = None;
         for _ in 0..10 {
-            holder = lock_holder(&self.home, cluster);
+            holder = lock_holder(&self.home, name);
             if holder.is_some() {
                 break;
             }
@@ -196,17 +220,18 @@ impl<'a> Session<'a> {
         }
         let holder = holder.unwrap_or_else(|| "another vswarm command holds it".into());
         self.reporter.event(Event::Waiting(format!(
-            "the cluster '{cluster}' is locked: {holder}; waiting for it to finish"
+            "{what} is locked: {holder}; waiting for it to finish"
         )));
-        let (home, cluster, command) =
-            (self.home.clone(), cluster.to_string(), command.to_string());
-        tokio::task::spawn_blocking(move || {
-            ClusterLock::acquire_blocking(&home, &cluster, &command)
-        })
-        .await
-        .map_err(|e| Error::failed("waiting for the cluster's lock", e))?
+        let (home, name, command) = (self.home.clone(), name.to_string(), command.to_string());
+        tokio::task::spawn_blocking(move || ClusterLock::acquire_blocking(&home, &name, &command))
+            .await
+            .map_err(|e| Error::failed(format!("waiting for the lock of {what}"), e))?
     }
 }
+
+/// The lock of the host's host-only networks: held by an `up` while it changes them, so that
+/// two clusters brought up at once never pick the same network.
+pub const NETWORKS_LOCK: &str = ".host-only-networks";
 
 impl Cluster {
     pub fn name(&self) -> &str {
@@ -357,7 +382,85 @@ pub async fn virtualbox_version(vbm: &VBoxManage) -> Result<VBoxVersion> {
         .doing("asking VirtualBox its version")
 }
 
-/// The VirtualBox driver of a cluster.
-pub fn driver(vbm: VBoxManage, network: HostOnlyNetwork, dir: &ClusterDir) -> VirtualBoxDriver {
-    VirtualBoxDriver::new(vbm, network, dir.machines()).with_ssh_key(dir.key())
+/// The VirtualBox driver of a cluster: it marks the VMs it creates as the cluster's and
+/// changes no other (VMs the record names from before marks existed are marked when met), and
+/// asks a guest for its address over the cluster's pinned SSH when VirtualBox cannot tell.
+pub fn driver(
+    vbm: VBoxManage,
+    network: HostOnlyNetwork,
+    dir: &ClusterDir,
+    record: &ClusterRecord,
+) -> VirtualBoxDriver {
+    let probe = PinnedAddressProbe::new(dir.key(), KnownHosts::new(dir.known_hosts()));
+    VirtualBoxDriver::new(vbm, network, dir.machines())
+        .with_owner(owner(record))
+        .with_address_probe(std::sync::Arc::new(probe))
+}
+
+/// The mark of a cluster's VMs: `<name>/<id>`.
+pub fn owner(record: &ClusterRecord) -> Owner {
+    Owner {
+        tag: format!("{}/{}", record.name, record.id),
+        // VMs vswarm made before it marked them: brought up (an address recorded) or made.
+        adopt: record
+            .nodes
+            .iter()
+            .filter(|n| n.made || n.ip.is_some())
+            .map(|n| n.vm.clone())
+            .collect(),
+    }
+}
+
+/// The name a node's VM gets: `<cluster>-<node>`, so that clusters with the same node names
+/// (and a user's own VMs) never meet; a node named after its cluster already (the counts
+/// shorthand's `seed-manager-1`) keeps its name.
+pub fn vm_name(cluster: &str, node: &str) -> String {
+    if node.starts_with(&format!("{cluster}-")) {
+        node.to_string()
+    } else {
+        format!("{cluster}-{node}")
+    }
+}
+
+/// A guest's address read inside it (`ip addr show`, by MAC) over the cluster's SSH, its host
+/// key pinned: what the driver asks when no guest additions report the address.
+pub struct PinnedAddressProbe {
+    key: std::path::PathBuf,
+    known: KnownHosts,
+}
+
+impl PinnedAddressProbe {
+    /// Logs in with the private key `key`, checking host keys against `known`.
+    pub fn new(key: std::path::PathBuf, known: KnownHosts) -> PinnedAddressProbe {
+        PinnedAddressProbe { key, known }
+    }
+}
+
+impl AddressProbe for PinnedAddressProbe {
+    fn address<'a>(
+        &'a self,
+        node: &'a str,
+        ssh: &'a SshEndpoint,
+        mac: &'a str,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Option<std::net::Ipv4Addr>> + Send + 'a>>
+    {
+        Box::pin(async move {
+            let target = SshTarget {
+                node: node.to_string(),
+                host: ssh.host.clone(),
+                port: ssh.port,
+                user: ssh.user.clone(),
+                key: self.key.clone(),
+            };
+            let session = swarm_bootstrap::ssh::SshConnection::connect(
+                &target,
+                &self.known,
+                Duration::from_secs(5),
+            )
+            .await
+            .ok()?;
+            let out = session.run("ip addr show").await.ok()?;
+            vbox_driver::virtualbox::address_for_mac(&out, mac)
+        })
+    }
 }

@@ -127,6 +127,7 @@ impl Recorder {
 struct Preflight {
     vbm: VBoxManage,
     version: VBoxVersion,
+    request: NetworkRequest,
     survey: HostOnlySurvey,
     plan: NetworkPlan,
     /// An interface an interrupted run created (found by the record's `creating_since`).
@@ -183,7 +184,7 @@ pub async fn up(
     })?;
 
     let phase = PhaseTimer::start(session.reporter, Phase::Network);
-    let network = set_up_network(&pre, &recorder, session).await?;
+    let network = set_up_network(&pre, &recorder, session, spec).await?;
     phase.done(format!(
         "{} on {}{}",
         network.network.host,
@@ -195,8 +196,14 @@ pub async fn up(
         }
     ));
 
-    let created_now: Arc<Mutex<Vec<String>>> = Arc::new(Mutex::new(Vec::new()));
-    let driver = super::driver(pre.vbm.clone(), network.network.clone(), &dir);
+    // (node, VM) pairs this run created.
+    let created_now: Arc<Mutex<Vec<(String, String)>>> = Arc::new(Mutex::new(Vec::new()));
+    let driver = super::driver(
+        pre.vbm.clone(),
+        network.network.clone(),
+        &dir,
+        &recorder.snapshot(),
+    );
     let outcome = converge(
         session,
         spec,
@@ -211,7 +218,7 @@ pub async fn up(
     match outcome {
         Ok(report) => Ok(report),
         Err(e) => {
-            let created: Vec<String> = created_now
+            let created: Vec<(String, String)> = created_now
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
                 .clone();
@@ -220,8 +227,10 @@ pub async fn up(
             }
             let phase = PhaseTimer::start(session.reporter, Phase::Rollback);
             let known = KnownHosts::new(dir.known_hosts());
-            let removed = futures::future::join_all(created.iter().map(|n| driver.remove(n))).await;
+            let removed =
+                futures::future::join_all(created.iter().map(|(_, vm)| driver.remove(vm))).await;
             let mut kept = Vec::new();
+            let created: Vec<String> = created.into_iter().map(|(node, _)| node).collect();
             for (name, result) in created.iter().zip(removed) {
                 match result {
                     Ok(()) => {
@@ -286,11 +295,15 @@ async fn preflight(
                 .find(|i| !before.contains(&i.name))
                 .map(|i| i.name.clone())
         });
+    // Interfaces vswarm may configure: the one it made (or was making) for this cluster, or
+    // the one the user names. Any other is used as it is, or not at all.
+    let made = recorded
+        .filter(|n| n.created_interface)
+        .and_then(|n| n.interface.clone());
     let request = NetworkRequest {
         cidr: spec.cidr.clone(),
-        owned_interface: claimed
-            .clone()
-            .or_else(|| recorded.and_then(|n| n.interface.clone())),
+        owned_interface: claimed.clone().or_else(|| spec.interface.clone()).or(made),
+        nodes: spec.nodes.len(),
         ..NetworkRequest::default()
     };
     let plan =
@@ -298,6 +311,7 @@ async fn preflight(
     Ok(Preflight {
         vbm,
         version,
+        request,
         survey,
         plan,
         claimed,
@@ -311,6 +325,10 @@ fn network_error(e: NetworkError, spec: &ClusterSpec) -> Error {
         NetworkError::InvalidCidr { .. }
             | NetworkError::NotAllowed { .. }
             | NetworkError::Collision { .. }
+            | NetworkError::RouteCollision { .. }
+            | NetworkError::Reserved { .. }
+            | NetworkError::SmallPool { .. }
+            | NetworkError::ForeignDhcp { .. }
     );
     match (&spec.cidr_at, about_the_request) {
         (Some(at), true) => InputError::new(e.to_string())
@@ -326,7 +344,31 @@ async fn set_up_network(
     pre: &Preflight,
     recorder: &Recorder,
     session: &Session<'_>,
+    spec: &ClusterSpec,
 ) -> Result<AppliedNetwork> {
+    // A network to change is planned again under the host-wide lock: another cluster's `up`
+    // may have taken the network this one picked meanwhile.
+    let (_networks_lock, survey, plan) = if pre.plan.changes_nothing() {
+        (None, pre.survey.clone(), pre.plan.clone())
+    } else {
+        let lock = session
+            .lock_named(super::NETWORKS_LOCK, "the host's host-only networks", "up")
+            .await?;
+        let survey = survey_hostonly(&pre.vbm)
+            .await
+            .doing("reading VirtualBox's host-only networks")?;
+        let plan = plan_hostonly_network(&pre.version, &pre.request, &survey)
+            .map_err(|e| network_error(e, spec))?;
+        (Some(lock), survey, plan)
+    };
+    let pre = &Preflight {
+        vbm: pre.vbm.clone(),
+        version: pre.version.clone(),
+        request: pre.request.clone(),
+        survey,
+        plan,
+        claimed: pre.claimed.clone(),
+    };
     let previous = recorder.snapshot().network;
     if pre.plan.interface == InterfaceAction::Create {
         let before: Vec<String> = pre
@@ -393,6 +435,7 @@ async fn boot_iso(
     super::images::pull(
         session,
         spec.iso.as_deref(),
+        spec.iso_sha256.as_deref(),
         images::PullPolicy::PreferCached,
     )
     .await
@@ -407,7 +450,7 @@ async fn converge(
     recorder: &Arc<Recorder>,
     driver: &VirtualBoxDriver,
     iso: &std::path::Path,
-    created_now: &Arc<Mutex<Vec<String>>>,
+    created_now: &Arc<Mutex<Vec<(String, String)>>>,
     started: Instant,
     network: &AppliedNetwork,
 ) -> Result<UpReport> {
@@ -605,7 +648,7 @@ async fn bring_node(
     client: &ClientFiles,
     known: &KnownHosts,
     options: &EngineOptions,
-    created_now: &Mutex<Vec<String>>,
+    created_now: &Mutex<Vec<(String, String)>>,
 ) -> Result<ReadyNode> {
     let start = Instant::now();
     let name = node.name.clone();
@@ -616,18 +659,23 @@ async fn bring_node(
             elapsed: start.elapsed(),
         })
     };
+    let mut vm = super::vm_name(&recorder.snapshot().name, &name);
     recorder.update(|r| match r.node_mut(&name) {
-        Some(n) => n.role = node.role,
+        Some(n) => {
+            n.role = node.role;
+            vm = n.vm.clone();
+        }
         None => r.nodes.push(NodeRecord {
             name: name.clone(),
             role: node.role,
-            vm: name.clone(),
+            vm: vm.clone(),
             ip: None,
             ssh_port: None,
+            made: false,
         }),
     })?;
     let vm_spec = NodeSpec {
-        name: name.clone(),
+        name: vm.clone(),
         cpus: node.cpus,
         memory_mb: node.memory,
         disk_mb: node.disk,
@@ -636,11 +684,17 @@ async fn bring_node(
     };
     let on_step = |s: UpStep| {
         if s == UpStep::Creating {
-            // From here the VM is this run's: a failed run removes it, and its host key is new.
+            // From here the VM is this run's: recorded as made (before `createvm`), removed by
+            // a failed run, and its host key is new.
+            let _ = recorder.update(|r| {
+                if let Some(n) = r.node_mut(&name) {
+                    n.made = true;
+                }
+            });
             created_now
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
-                .push(name.clone());
+                .push((name.clone(), vm.clone()));
             let _ = known.forget(&name);
         }
         step(match s {

@@ -138,7 +138,12 @@ pub enum ImagesCommand {
     /// List the cached ISOs.
     Ls,
     /// Download an ISO into the cache: the latest boot2docker release, or a URL or file.
-    Pull { source: Option<String> },
+    Pull {
+        source: Option<String>,
+        /// The ISO's SHA-256, checked instead of a published one (needed for plain http).
+        #[arg(long)]
+        sha256: Option<String>,
+    },
     /// Remove cached ISOs by version, file name or path.
     Rm { image: String },
 }

@@ -311,10 +311,11 @@ async fn run(cli: &Cli, progress: &Progress) -> Result<Done> {
                 render::table(&["VERSION", "SIZE", "PATH"], &rows);
             }
         }
-        Command::Images(ImagesCommand::Pull { source }) => {
+        Command::Images(ImagesCommand::Pull { source, sha256 }) => {
             let image = ops::images::pull(
                 &session,
                 source.as_deref(),
+                sha256.as_deref(),
                 images::PullPolicy::CheckForNewer,
             )
             .await?;
