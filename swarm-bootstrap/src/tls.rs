@@ -585,4 +585,87 @@ mod tests {
         assert!(!key_matches_cert(&other.key_pem, &issued.cert_pem));
         assert!(!key_matches_cert("not a key", &issued.cert_pem));
     }
+
+    /// A TLS server on loopback presenting `issued`, for one handshake.
+    fn serve_once(issued: &Issued) -> u16 {
+        use rustls::pki_types::pem::PemObject;
+        use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+        crate::engine::install_crypto_provider();
+        let chain = vec![CertificateDer::from_pem_slice(issued.cert_pem.as_bytes()).unwrap()];
+        let key = PrivateKeyDer::from_pem_slice(issued.key_pem.as_bytes()).unwrap();
+        let config = rustls::ServerConfig::builder()
+            .with_no_client_auth()
+            .with_single_cert(chain, key)
+            .unwrap();
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        std::thread::spawn(move || {
+            let (mut sock, _) = listener.accept().unwrap();
+            let mut conn = rustls::ServerConnection::new(std::sync::Arc::new(config)).unwrap();
+            while conn.is_handshaking() {
+                if conn.complete_io(&mut sock).is_err() {
+                    break;
+                }
+            }
+        });
+        port
+    }
+
+    #[test]
+    fn clients_trust_the_cluster_ca_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let ca = ClusterCa::load_or_create(&dir.path().join("ca"), "c").unwrap();
+        let client = ca.client_files(&dir.path().join("client")).unwrap();
+        let other = ClusterCa::load_or_create(&dir.path().join("other"), "x").unwrap();
+        let ip: IpAddr = "127.0.0.1".parse().unwrap();
+
+        let port = serve_once(&ca.issue_server("n1", ip).unwrap());
+        let served = served_certificate_blocking(ip, port, &client).unwrap();
+        assert_eq!(served.subject, "n1");
+        assert!(served.ips.contains(&ip));
+
+        let port = serve_once(&other.issue_server("n1", ip).unwrap());
+        let err = served_certificate_blocking(ip, port, &client)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("UnknownIssuer"),
+            "another CA's certificate is refused: {err}"
+        );
+    }
+
+    #[test]
+    fn an_incomplete_or_mismatched_ca_is_refused_not_replaced() {
+        let dir = tempfile::tempdir().unwrap();
+        let ca = ClusterCa::load_or_create(dir.path(), "c").unwrap();
+        let key = std::fs::read_to_string(dir.path().join("ca-key.pem")).unwrap();
+        std::fs::remove_file(dir.path().join("ca-key.pem")).unwrap();
+        let err = ClusterCa::load_or_create(dir.path(), "c")
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(
+            err.contains("ca-key.pem") && err.contains("incomplete"),
+            "{err}"
+        );
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join("ca.pem")).unwrap(),
+            ca.cert_pem(),
+            "the CA was not replaced"
+        );
+        let other = tempfile::tempdir().unwrap();
+        ClusterCa::load_or_create(other.path(), "x").unwrap();
+        std::fs::copy(
+            other.path().join("ca-key.pem"),
+            dir.path().join("ca-key.pem"),
+        )
+        .unwrap();
+        let err = ClusterCa::load_or_create(dir.path(), "c")
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(err.contains("is not the key of"), "{err}");
+        std::fs::write(dir.path().join("ca-key.pem"), key).unwrap();
+        assert!(ClusterCa::load_or_create(dir.path(), "c").is_ok());
+    }
 }

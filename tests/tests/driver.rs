@@ -369,8 +369,13 @@ fn each_failing_call_gives_a_clear_error_and_a_rerun_completes() {
                 "{failing}: the error names the command: {err}"
             );
             assert!(err.contains("failed (exit status 1): "), "{failing}: {err}");
-            // Again, without the failure: it converges.
-            let net = ensure_hostonly_network(&base, &version, &NetworkRequest::default())
+            // Again, without the failure: it converges. The interface a failed round made is
+            // this caller's (vswarm records it): named as such, it may be configured.
+            let ours = NetworkRequest {
+                owned_interface: Some("vboxnet0".into()),
+                ..NetworkRequest::default()
+            };
+            let net = ensure_hostonly_network(&base, &version, &ours)
                 .await
                 .expect("network");
             let d = VirtualBoxDriver::new(base.clone(), net, ws.machines());

@@ -80,7 +80,16 @@ pub fn in_lab(script: &str, env: &[(&str, &str)]) -> Output {
         bins.join("vboxsim-lab").exists(),
         "build the lab first: cargo build -p vswarm-lab (cargo test --workspace does)"
     );
-    let before = host_residue();
+    // Once a previous lab's links are gone (two readings alike, 100 ms apart).
+    let mut before = host_residue();
+    for _ in 0..50 {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        let now = host_residue();
+        if now == before {
+            break;
+        }
+        before = now;
+    }
     let path = format!(
         "{}:{}",
         bins.display(),
@@ -101,6 +110,11 @@ pub fn in_lab(script: &str, env: &[(&str, &str)]) -> Output {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
+    // A dead guest's veth goes with its namespace, which the kernel tears down a moment later.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while host_residue() != before && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
     assert_eq!(
         before,
         host_residue(),

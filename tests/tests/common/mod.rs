@@ -37,7 +37,7 @@ pub fn run_in_lab(test: &str, env: &[(&str, &str)]) {
         .parent()
         .expect("bin dir")
         .to_path_buf();
-    let links_before = links();
+    let links_before = settled_links();
     let exe = std::env::current_exe().expect("test binary");
     let mut cmd = Command::new(root.join("tests/lab/run"));
     cmd.arg("--")
@@ -55,7 +55,26 @@ pub fn run_in_lab(test: &str, env: &[(&str, &str)]) {
         stdout.contains("1 passed"),
         "the inner test did not run: {stdout}"
     );
+    // A dead guest's veth goes with its namespace, which the kernel tears down a moment later.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while links() != links_before && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
     assert_eq!(links_before, links(), "the lab left links behind");
+}
+
+/// The links, once a previous lab's are gone (two readings alike, 100 ms apart).
+fn settled_links() -> String {
+    let mut last = links();
+    for _ in 0..50 {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        let now = links();
+        if now == last {
+            return now;
+        }
+        last = now;
+    }
+    last
 }
 
 fn links() -> String {
