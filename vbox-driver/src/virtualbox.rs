@@ -501,6 +501,68 @@ impl VirtualBoxDriver {
         self.network.host.trunc().contains(&ip)
     }
 
+    /// The guest's host-only address, waiting for it. `wait_first`: the VM was just created
+    /// and booted, so no address can be there yet: the first call waits rather than asks.
+    async fn wait_for_ip(&self, name: &str, wait_first: bool) -> Result<Ipv4Addr, VirtualBoxError> {
+        let start = Instant::now();
+        let mut waited_once = false;
+        let mut ask = !wait_first;
+        loop {
+            if ask {
+                let out = self
+                    .vbm
+                    .run(&["guestproperty", "get", name, HOSTONLY_IP_PROPERTY])
+                    .await?;
+                // Only an address on the host-only network is the node's (another adapter's, or
+                // docker0's, is not).
+                if let Some(ip) = parse::parse_guestproperty_value(&out.stdout)
+                    .and_then(|v| v.parse().ok())
+                    .filter(|ip| self.on_network(*ip))
+                {
+                    return Ok(ip);
+                }
+                // No guest additions (or not yet): ask the guest itself.
+                if waited_once
+                    && let Some(probe) = &self.probe
+                    && let Some(ip) = self
+                        .ip_from_guest(name, probe.as_ref())
+                        .await
+                        .filter(|ip| self.on_network(*ip))
+                {
+                    return Ok(ip);
+                }
+            }
+            ask = true;
+            let left = self.ip_timeout.saturating_sub(start.elapsed());
+            if left.is_zero() {
+                return Err(VirtualBoxError::NoIp {
+                    name: name.to_string(),
+                    waited: self.ip_timeout,
+                    log: self
+                        .machine_dir(name)
+                        .join(name)
+                        .join("Logs/VBox.log")
+                        .display()
+                        .to_string(),
+                });
+            }
+            // One call that returns when the guest additions set the property (or times out).
+            let ms = left.as_millis().min(10_000).to_string();
+            let _ = self
+                .vbm
+                .run(&[
+                    "guestproperty",
+                    "wait",
+                    name,
+                    HOSTONLY_IP_PROPERTY,
+                    "--timeout",
+                    &ms,
+                ])
+                .await;
+            waited_once = true;
+        }
+    }
+
     async fn wait_until(
         &self,
         name: &str,
@@ -630,7 +692,7 @@ impl Driver for VirtualBoxDriver {
             Some(ip) => ip,
             None => {
                 step(UpStep::WaitingForIp);
-                self.ip(name).await?
+                self.wait_for_ip(name, created == Created::New).await?
             }
         };
         Ok(NodeUp {
@@ -693,59 +755,7 @@ impl Driver for VirtualBoxDriver {
     }
 
     async fn ip(&self, name: &str) -> Result<Ipv4Addr, VirtualBoxError> {
-        let start = Instant::now();
-        let mut waited_once = false;
-        loop {
-            let out = self
-                .vbm
-                .run(&["guestproperty", "get", name, HOSTONLY_IP_PROPERTY])
-                .await?;
-            // Only an address on the host-only network is the node's (another adapter's, or
-            // docker0's, is not).
-            if let Some(ip) = parse::parse_guestproperty_value(&out.stdout)
-                .and_then(|v| v.parse().ok())
-                .filter(|ip| self.on_network(*ip))
-            {
-                return Ok(ip);
-            }
-            // No guest additions (or not yet): ask the guest itself.
-            if waited_once
-                && let Some(probe) = &self.probe
-                && let Some(ip) = self
-                    .ip_from_guest(name, probe.as_ref())
-                    .await
-                    .filter(|ip| self.on_network(*ip))
-            {
-                return Ok(ip);
-            }
-            let left = self.ip_timeout.saturating_sub(start.elapsed());
-            if left.is_zero() {
-                return Err(VirtualBoxError::NoIp {
-                    name: name.to_string(),
-                    waited: self.ip_timeout,
-                    log: self
-                        .machine_dir(name)
-                        .join(name)
-                        .join("Logs/VBox.log")
-                        .display()
-                        .to_string(),
-                });
-            }
-            // One call that returns when the guest additions set the property (or times out).
-            let ms = left.as_millis().min(10_000).to_string();
-            let _ = self
-                .vbm
-                .run(&[
-                    "guestproperty",
-                    "wait",
-                    name,
-                    HOSTONLY_IP_PROPERTY,
-                    "--timeout",
-                    &ms,
-                ])
-                .await;
-            waited_once = true;
-        }
+        self.wait_for_ip(name, false).await
     }
 
     async fn ssh_endpoint(&self, name: &str) -> Result<SshEndpoint, VirtualBoxError> {
