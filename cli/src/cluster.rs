@@ -52,8 +52,10 @@ pub const DEFAULT_FILE: &str = "vswarm.yml";
 
 /// VirtualBox's smallest useful guest: boot2docker needs this much memory (MB).
 pub const MIN_MEMORY_MB: u32 = 512;
-/// The smallest userdata disk vswarm creates (MB): Docker's images need room.
-pub const MIN_DISK_MB: u64 = 1000;
+/// The smallest userdata disk vswarm creates (MB). boot2docker's autoformat cuts a 1000 MB swap
+/// partition off the disk before its data partition, and fails (leaving the node without its SSH
+/// key) on a disk that cannot hold both; the other half is room for Docker's images.
+pub const MIN_DISK_MB: u64 = 2000;
 /// docker-machine's sizes.
 pub const DEFAULT_CPUS: u32 = 1;
 pub const DEFAULT_MEMORY_MB: u32 = 1024;
@@ -639,8 +641,8 @@ impl Checker<'_> {
             v,
             default,
             MIN_DISK_MB..=u64::MAX,
-            |n| format!("disk: {n} MB is too small: a node's disk needs at least {MIN_DISK_MB} MB for Docker's images"),
-            "disk is in MB: set it to 1000 or more (20000 is docker-machine's default)",
+            |n| format!("disk: {n} MB is too small: boot2docker keeps 1000 MB of a node's disk as swap, so it needs at least {MIN_DISK_MB} MB"),
+            "disk is in MB: set it to 2000 or more (20000 is docker-machine's default)",
         )
     }
 

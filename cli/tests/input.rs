@@ -54,6 +54,12 @@ const CASES: &[(&str, &str, &str)] = &[
         "c.yml:2:19",
     ),
     (
+        // VirtualBox takes it, but boot2docker cannot fit its 1000 MB swap and a data partition.
+        "disk-below-swap",
+        "name: a\ndefaults: { disk: 1500 }\nnodes: [ { name: n1 } ]\n",
+        "c.yml:2:19",
+    ),
+    (
         "cidr-form",
         "name: a\nnetwork: { cidr: 192.168.56.0/24 }\nnodes: [ { name: n1 } ]\n",
         "c.yml:2:18",

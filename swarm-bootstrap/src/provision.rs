@@ -180,6 +180,9 @@ pub trait Provisioner: Sync {
     fn set_hostname(&self, name: &str) -> String;
     /// Prints nothing and exits 0 when Docker runs.
     fn status_command(&self) -> &str;
+    /// Returns once the guest's own start of Docker at boot is over (bounded): a restart issued
+    /// while it still runs would race it for the daemon's pid file.
+    fn settle_command(&self) -> &str;
     fn restart_command(&self) -> &str;
     /// Where vswarm notes the configuration Docker was last started with by it.
     fn stamp_path(&self) -> &str;
@@ -238,6 +241,14 @@ impl Provisioner for Boot2Docker {
     fn status_command(&self) -> &str {
         "sudo /etc/init.d/docker status >/dev/null 2>&1"
     }
+    fn settle_command(&self) -> &str {
+        // boot2docker's bootsync runs `/etc/init.d/docker start` after sshd is up; on a first
+        // boot (a userdata disk, no profile yet) that start makes its own CA and keys first
+        // (seconds of RSA-4096) and only then launches dockerd, which writes its pid file a
+        // moment later. Wait out both, at most two minutes; `sleep 1` because busybox may lack
+        // fractional sleeps.
+        "i=0; while [ $i -lt 120 ]; do if ps ax 2>/dev/null | grep -q '[/]etc/init.d/docker start'; then :; elif pidof dockerd >/dev/null 2>&1 && ! sudo /etc/init.d/docker status >/dev/null 2>&1; then :; else break; fi; sleep 1; i=$((i + 1)); done"
+    }
     fn restart_command(&self) -> &str {
         "sudo /etc/init.d/docker restart"
     }
@@ -292,18 +303,19 @@ pub async fn provision_node(
     // Everything we need to know, in one command.
     let sep = "---vswarm---";
     let probe = format!(
-        "hostname; echo {sep}; sudo cat {ca} 2>/dev/null; echo {sep}; sudo cat {cert} 2>/dev/null; echo {sep}; sudo cat {cfg} 2>/dev/null; echo {sep}; if {status}; then echo running; else echo stopped; fi; echo {sep}; sudo cat {key} 2>/dev/null; echo {sep}; cat {stamp} 2>/dev/null; true",
+        "{settle}; hostname; echo {sep}; sudo cat {ca} 2>/dev/null; echo {sep}; sudo cat {cert} 2>/dev/null; echo {sep}; sudo cat {cfg} 2>/dev/null; echo {sep}; if {status}; then echo running; else echo stopped; fi; echo {sep}; sudo cat {key} 2>/dev/null; echo {sep}; cat {stamp} 2>/dev/null; true",
         ca = provisioner.ca_path(),
         cert = provisioner.cert_path(),
         cfg = provisioner.config_path(),
         status = provisioner.status_command(),
         key = provisioner.key_path(),
         stamp = provisioner.stamp_path(),
+        settle = provisioner.settle_command(),
     );
     // Meanwhile, a daemon that already answers over TLS is asked once (briefly): when nothing
     // needs changing, that client is the result, and a converged node costs no extra round.
     let reach = async {
-        let ssh = SshConnection::connect(&node.ssh, known, Duration::from_secs(20)).await?;
+        let ssh = SshConnection::connect(&node.ssh, known, Duration::from_secs(60)).await?;
         let seen = ssh.run(&probe).await?;
         Ok::<_, ProvisionError>((ssh, seen))
     };

@@ -342,7 +342,27 @@ impl SshConnection {
     }
 }
 
+/// Connects, retrying what a booting guest answers until `timeout` has passed: a refused
+/// connection, or one VirtualBox's NAT accepts for a guest whose sshd is not up yet and then
+/// closes (no banner). A host key that does not match and a refused key are final.
 fn connect_blocking(
+    target: &SshTarget,
+    known: &KnownHosts,
+    timeout: Duration,
+) -> Result<SshConnection, SshError> {
+    let deadline = std::time::Instant::now() + timeout;
+    loop {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        match connect_once(target, known, left.max(Duration::from_millis(500))) {
+            Err(SshError::Connect { .. }) if !left.is_zero() => {
+                std::thread::sleep(Duration::from_millis(250).min(left));
+            }
+            other => return other,
+        }
+    }
+}
+
+fn connect_once(
     target: &SshTarget,
     known: &KnownHosts,
     timeout: Duration,

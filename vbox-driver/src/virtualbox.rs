@@ -115,6 +115,10 @@ pub struct VirtualBoxDriver {
     probe: Option<std::sync::Arc<dyn AddressProbe>>,
     /// Whose VMs this driver may change; None: any (a driver without a cluster).
     owner: Option<Owner>,
+    /// VMs this driver powered on whose address it has not read since. VirtualBox keeps the
+    /// guest additions' properties across a power-off (only TRANSIENT ones go), so until the
+    /// guest reports again, `Net/1/V4/IP` is the previous boot's address.
+    booting: std::sync::Arc<std::sync::Mutex<std::collections::HashSet<String>>>,
 }
 
 impl std::fmt::Debug for dyn AddressProbe {
@@ -149,6 +153,7 @@ impl VirtualBoxDriver {
             stop_timeout: Duration::from_secs(30),
             probe: None,
             owner: None,
+            booting: Default::default(),
         }
     }
 
@@ -482,6 +487,9 @@ impl VirtualBoxDriver {
                 self.vbm
                     .run(&["startvm", name, "--type", "headless"])
                     .await?;
+                if let Ok(mut booting) = self.booting.lock() {
+                    booting.insert(name.to_string());
+                }
                 Ok(true)
             }
         }
@@ -502,8 +510,16 @@ impl VirtualBoxDriver {
     }
 
     /// The guest's host-only address, waiting for it. `wait_first`: the VM was just created
-    /// and booted, so no address can be there yet: the first call waits rather than asks.
+    /// and booted, so no address can be there yet: the first call waits rather than asks (as it
+    /// does for a VM this driver has just powered on, whose property may be stale).
     async fn wait_for_ip(&self, name: &str, wait_first: bool) -> Result<Ipv4Addr, VirtualBoxError> {
+        // A VM this driver just powered on may still show its previous boot's address.
+        let just_booted = self
+            .booting
+            .lock()
+            .map(|mut booting| booting.remove(name))
+            .unwrap_or(false);
+        let wait_first = wait_first || just_booted;
         let start = Instant::now();
         let mut waited_once = false;
         let mut ask = !wait_first;
