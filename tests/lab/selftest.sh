@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# The lab's self-test: raw VBoxManage calls as docker-machine makes them, then real SSH, TLS,
-# Docker and Swarm on top. Run inside the lab:  tests/lab/run -- tests/lab/selftest.sh
+# The lab's self-test, a client the project did not design: raw VBoxManage calls and guest
+# commands in docker-machine's order (its virtualbox driver and boot2docker provisioner: wait for
+# boot2docker's own daemon on 2376, stop it, write certificates and profile, start it, wait for
+# 2376 again), then real SSH, TLS, Docker and Swarm on top. Run inside the lab:  tests/lab/run -- tests/lab/selftest.sh
 #
 # Two VMs on a host-only network: userdata disk streamed through `convertfromraw stdin`, the ISO
 # from the lab's release server, NAT SSH forward; SSH in with the key from the disk; write a TLS
@@ -39,7 +41,7 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 
 # --- create and start both VMs in parallel ----------------------------------------------------
 create_vm() {
-    local n=$1 dir="$W/machines/$1" size=$((128 << 20))
+    local n=$1 dir="$W/machines/$1" size=$((1100 << 20))
     mkdir -p "$dir"
     # The userdata tar followed by zeros up to the disk size, through a pipe.
     { cat "$W/userdata.tar"; head -c $((size - $(stat -c %s "$W/userdata.tar"))) /dev/zero; } |
@@ -74,6 +76,17 @@ for n in "${NODES[@]}"; do
     say "node $n hostname=$(on "$n" hostname) ip=${IP[$n]} prop=${prop#Value: } os=$(on "$n" '. /etc/os-release; echo $ID')"
 done
 
+# --- as docker-machine does: the daemon boot2docker started on its own (TLS material it made
+# itself, since the disk carried userdata.tar and there is no profile yet) must listen on 2376
+# before the client writes its own profile; boot2docker's client copy sits in ~docker/.docker.
+# docker-machine's probe (libmachine/provision/utils.go), run until a line shows 2376 listening.
+listening() { on "$1" 'if ! type netstat 1>/dev/null; then ss -tln; else netstat -tln; fi' 2>/dev/null | grep -Eq ':2376[[:space:]]+.*:.*'; }
+for n in "${NODES[@]}"; do
+    for _ in $(seq 1 300); do listening "$n" && break; sleep 0.2; done
+    own=$(on "$n" 'ls ~/.docker 2>/dev/null | tr "\n" " "; sudo cat /proc/$(cat /var/run/docker.pid)/cmdline | tr "\0" " "')
+    say "boot-daemon $n $(echo "$own" | grep -q -- '--tlsverify' && echo tls || echo plain) client=$(echo "$own" | grep -o 'ca.pem cert.pem key.pem' || echo none)"
+done
+
 # --- TLS: one CA, a server certificate per node (IP SAN), one client certificate ---------------
 cd "$W"
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout ca-key.pem -out ca.pem \
@@ -85,6 +98,9 @@ for n in "${NODES[@]}"; do
     openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$n-key.pem" -out "$n.csr" -subj "/O=$n" 2>/dev/null
     printf 'subjectAltName = IP:%s,DNS:localhost,DNS:%s\nextendedKeyUsage = serverAuth\n' "${IP[$n]}" "$n" > "$n.ext"
     openssl x509 -req -in "$n.csr" -CA ca.pem -CAkey ca-key.pem -CAcreateserial -out "$n.pem" -days 2 -extfile "$n.ext" 2>/dev/null
+    # As docker-machine's ConfigureAuth: stop the daemon, drop docker0, write the files, start.
+    on "$n" "sudo /etc/init.d/docker stop" >/dev/null
+    on "$n" 'if [ ! -z "$(ip link show docker0)" ]; then sudo ip link delete docker0; fi' >/dev/null 2>&1
     on "$n" "sudo tee /var/lib/boot2docker/ca.pem >/dev/null" < ca.pem
     on "$n" "sudo tee /var/lib/boot2docker/server.pem >/dev/null" < "$n.pem"
     on "$n" "sudo tee /var/lib/boot2docker/server-key.pem >/dev/null && sudo chmod 600 /var/lib/boot2docker/server-key.pem" < "$n-key.pem"
@@ -100,7 +116,8 @@ DOCKER_TLS=auto
 SERVERKEY=/var/lib/boot2docker/server-key.pem
 SERVERCERT=/var/lib/boot2docker/server.pem
 EOF
-    on "$n" "sudo /etc/init.d/docker restart" >/dev/null
+    on "$n" "sudo /etc/init.d/docker start" >/dev/null
+    for _ in $(seq 1 150); do listening "$n" && break; sleep 0.2; done
 done
 
 d() { local n=$1; shift; docker --tlsverify --tlscacert "$W/ca.pem" --tlscert "$W/cert.pem" --tlskey "$W/key.pem" -H "tcp://${IP[$n]}:2376" "$@"; }

@@ -51,6 +51,31 @@ pub fn signal(pid: u32, sig: i32) {
     }
 }
 
+/// The smallest disk boot2docker's autoformat can use: the GPT's first MiB, the 1000 MiB swap
+/// partition, and a data partition that mkfs.ext4 can give a journal (8 MiB), plus the backup
+/// GPT at the end.
+const MIN_FORMATTABLE_DISK: u64 = (1 + 1000 + 8 + 1) << 20;
+
+/// A disk image's capacity in bytes, as `qemu-img info` reads it.
+fn virtual_size(path: &Path, fmt: &str) -> Result<u64> {
+    let out = Command::new("qemu-img")
+        .args(["info", "--output=json", "-f", fmt])
+        .arg(path)
+        .output()
+        .context("qemu-img info")?;
+    if !out.status.success() {
+        bail!(
+            "reading the disk {}: {}",
+            path.display(),
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+    }
+    let info: serde_json::Value = serde_json::from_slice(&out.stdout).context("qemu-img info")?;
+    info["virtual-size"]
+        .as_u64()
+        .context("qemu-img info gave no virtual-size")
+}
+
 /// Starts `VBoxHeadless --startvm UUID` detached, logging to the VM's `Logs/VBox.log`.
 pub fn spawn_vm_process(sim: &Sim, vm: &Vm) -> std::io::Result<u32> {
     let exe = std::env::current_exe()?;
@@ -458,6 +483,19 @@ impl VmProcess {
         if &window[..name_end] != b"boot2docker, please format-me" {
             let _ = fs::remove_dir_all(&state);
             log("The disk carries no boot2docker magic and no data: not used");
+            return Ok(None);
+        }
+        // boot2docker's autoformat partitions the disk (GPT) into a 1000 MiB swap partition and
+        // an ext4 data partition behind it; on a disk that cannot hold both, fdisk refuses, the
+        // mount fails, and the guest runs from memory without the userdata (so without its SSH
+        // key), as boot2docker does.
+        let capacity = virtual_size(&medium.location, fmt)?;
+        if capacity < MIN_FORMATTABLE_DISK {
+            let _ = fs::remove_dir_all(&state);
+            log(&format!(
+                "autoformat: the disk holds {} MiB, too little for boot2docker's 1000 MiB swap and a data partition: not formatted, the guest runs from memory",
+                capacity >> 20
+            ));
             return Ok(None);
         }
         // Like busybox tar in the guest, take what the window holds even when the archive's end

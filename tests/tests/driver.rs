@@ -56,8 +56,21 @@ impl Workspace {
         self.dir.path().join("machines")
     }
 
+    /// Runs `cmd` over SSH. The guest reports its address (guest additions) before its sshd
+    /// is up, as boot2docker does, so a connection failure (status 255) is retried a while.
     fn ssh(&self, host: &str, port: u16, cmd: &str) -> String {
-        let out = Command::new("ssh")
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        loop {
+            let out = self.ssh_once(host, port, cmd);
+            if out.status.code() != Some(255) || std::time::Instant::now() > deadline {
+                return String::from_utf8_lossy(&out.stdout).trim().to_string();
+            }
+            std::thread::sleep(std::time::Duration::from_millis(200));
+        }
+    }
+
+    fn ssh_once(&self, host: &str, port: u16, cmd: &str) -> std::process::Output {
+        Command::new("ssh")
             .args([
                 "-q",
                 "-o",
@@ -73,8 +86,7 @@ impl Workspace {
             .arg(self.dir.path().join("id_ed25519"))
             .args(["-p", &port.to_string(), &format!("docker@{host}"), cmd])
             .output()
-            .expect("ssh");
-        String::from_utf8_lossy(&out.stdout).trim().to_string()
+            .expect("ssh")
     }
 }
 

@@ -151,6 +151,14 @@ fn self_test_two_vms_docker_machine_style_form_a_swarm() {
             .and_then(|r| r.split(' ').next())
             .unwrap_or("");
         assert!(line.contains(&format!("prop={ip} ")), "{line}");
+        // boot2docker started a TLS daemon on its own on first boot (userdata disk, no profile)
+        // and gave the docker user its client copy; the client waited for it on 2376.
+        assert!(
+            has(&format!(
+                "SELFTEST boot-daemon {node} tls client=ca.pem cert.pem key.pem"
+            )),
+            "{text}"
+        );
         assert!(has(&format!("SELFTEST tls {node} server=20.10")), "{text}");
         assert!(
             lines
@@ -225,17 +233,27 @@ fn link_bug_knob_leaves_the_seed_failure_and_ranges_are_enforced() {
     );
 }
 
-#[test]
-fn vms_stop_and_start_keep_their_disk_and_knobs_behave() {
-    let script = r#"
-        set -u
-        W=$(mktemp -d /tmp/vboxsim-test.XXXXXX)
-        trap 'rm -rf "$W"' EXIT
+/// Shell lines making `$W/key` and the boot2docker userdata tar `$W/ud.tar` holding its public
+/// key, as docker-machine lays it out.
+const USERDATA_TAR: &str = r#"
         ssh-keygen -q -t ed25519 -N '' -f "$W/key"
         mkdir -p "$W/ud/.ssh"; cp "$W/key.pub" "$W/ud/.ssh/authorized_keys"
         printf '%s' 'boot2docker, please format-me' > "$W/ud/boot2docker, please format-me"
         (cd "$W/ud" && tar -cf "$W/ud.tar" 'boot2docker, please format-me' .ssh)
-        truncate -s 8M "$W/ud.tar"
+"#;
+
+#[test]
+fn vms_stop_and_start_keep_their_disk_and_knobs_behave() {
+    let setup = r#"
+        set -u
+        W=$(mktemp -d /tmp/vboxsim-test.XXXXXX)
+        trap 'rm -rf "$W"' EXIT
+"#;
+    let script = setup.to_string()
+        + USERDATA_TAR
+        + r#"
+        # boot2docker needs room for its 1000 MiB swap partition and a data partition.
+        truncate -s 1100M "$W/ud.tar"
         VBoxManage convertfromraw "$W/ud.tar" "$W/disk.vdi" --format VDI 2>/dev/null
         VBoxManage createvm --name life --basefolder "$W" --register >/dev/null
         VBoxManage modifyvm life --nic1 nat --natpf1 "ssh,tcp,127.0.0.1,52099,,22"
@@ -249,6 +267,8 @@ fn vms_stop_and_start_keep_their_disk_and_knobs_behave() {
         VBoxManage startvm life --type headless
         up && echo "ssh ok"
         echo "running state=$(state) hostkey=$(on 'cat /var/lib/boot2docker/ssh/ssh_host_ed25519_key.pub' | cut -d' ' -f2 | cut -c1-12)"
+        # A running VM's settings are locked, and the lock is taken before options are read.
+        VBoxManage modifyvm life --cpus 0 >"$W/mod.out" 2>&1; echo "modify-running rc=$? $(head -1 "$W/mod.out")"
         on 'echo kept | sudo tee /var/lib/boot2docker/marker >/dev/null; echo kept > ~/marker; echo lost | sudo tee /etc/marker >/dev/null; sudo /usr/bin/sethostname renamed'
         VBoxManage controlvm life pause; echo "paused state=$(state)"
         VBoxManage controlvm life resume; echo "resumed state=$(state)"
@@ -269,7 +289,7 @@ fn vms_stop_and_start_keep_their_disk_and_knobs_behave() {
     "#;
     let log = format!("/tmp/vboxsim-calls.{}.jsonl", std::process::id());
     let out = in_lab(
-        script,
+        &script,
         &[("VBOXSIM_LOG", &log), ("VBOXSIM_VERSION", "6.1.26r145957")],
     );
     let text = stdout(&out);
@@ -284,6 +304,10 @@ fn vms_stop_and_start_keep_their_disk_and_knobs_behave() {
     );
     assert!(text.contains("ssh ok"), "{text}");
     assert!(text.contains("running state=running"), "{text}");
+    assert!(
+        text.contains("modify-running rc=1 VBoxManage: error: The machine 'life' is already locked for a session (or being unlocked)"),
+        "{text}"
+    );
     assert!(text.contains("paused state=paused"), "{text}");
     assert!(text.contains("resumed state=running"), "{text}");
     assert!(text.contains("acpi state=poweroff running=0"), "{text}");
@@ -307,7 +331,7 @@ fn vms_stop_and_start_keep_their_disk_and_knobs_behave() {
     );
     assert!(text.contains("deleted rc=0"), "{text}");
     assert!(
-        text.contains("leftovers: key key.pub ud ud.tar state=0"),
+        text.contains("leftovers: key key.pub mod.out ud ud.tar state=0"),
         "unregistervm --delete removes the VM folder, its disk and the disk's state: {text}"
     );
     assert!(text.contains("startvm-fail=1"), "{text}");
@@ -381,4 +405,39 @@ fn no_lease_knob_and_boot_delay() {
         "{text}"
     );
     assert!(text.contains("log: DHCP: no lease for eth1"), "{text}");
+}
+
+#[test]
+fn a_disk_too_small_for_boot2docker_leaves_the_guest_without_its_key() {
+    // VirtualBox attaches and boots a 64 MB disk; boot2docker's autoformat cannot cut its 1000 MiB
+    // swap partition from it, so the userdata (the SSH key) is never unpacked and the guest runs
+    // from memory, as on the real thing.
+    let setup = r#"
+        set -u
+        W=$(mktemp -d /tmp/vboxsim-test.XXXXXX)
+        trap 'VBoxManage controlvm tiny poweroff >/dev/null 2>&1; VBoxManage unregistervm tiny --delete >/dev/null 2>&1; rm -rf "$W"' EXIT
+"#;
+    let script = setup.to_string()
+        + USERDATA_TAR
+        + r#"
+        truncate -s 64M "$W/ud.tar"
+        VBoxManage convertfromraw "$W/ud.tar" "$W/disk.vmdk" --format VMDK 2>/dev/null
+        VBoxManage createvm --name tiny --basefolder "$W" --register >/dev/null
+        VBoxManage modifyvm tiny --nic1 nat --natpf1 "ssh,tcp,127.0.0.1,52098,,22"
+        VBoxManage storagectl tiny --name SATA --add sata
+        VBoxManage storageattach tiny --storagectl SATA --port 1 --device 0 --type hdd --medium "$W/disk.vmdk"
+        VBoxManage startvm tiny --type headless >/dev/null && echo "started"
+        # Until sshd answers, the NAT forward drops the connection; then the key is judged.
+        for _ in $(seq 1 150); do
+            r=$(ssh -o ConnectTimeout=5 -o BatchMode=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR -i "$W/key" -p 52098 docker@127.0.0.1 true 2>&1) && { echo "key accepted"; break; }
+            case "$r" in *"Permission denied"*) echo "key refused by sshd"; break ;; esac
+            sleep 0.2
+        done
+        grep -o 'autoformat: the disk holds 64 MiB[^,]*' "$W/tiny/Logs/VBox.log" | head -1
+    "#;
+    let out = in_lab(&script, &[]);
+    let text = stdout(&out);
+    assert!(text.contains("started"), "{text}");
+    assert!(text.contains("key refused by sshd"), "{text}");
+    assert!(text.contains("autoformat: the disk holds 64 MiB"), "{text}");
 }

@@ -67,7 +67,7 @@ VERSION=${G_VERSION}
 ID=boot2docker
 ID_LIKE=tcl
 VERSION_ID=${G_VERSION}
-PRETTY_NAME="Boot2Docker ${G_VERSION} (vboxsim guest)"
+PRETTY_NAME="Boot2Docker ${G_VERSION} (TCL 10.1)"
 ANSI_COLOR="1;34"
 HOME_URL="https://github.com/boot2docker/boot2docker"
 SUPPORT_URL="https://blog.docker.com/2016/11/introducing-docker-community-directory-docker-community-slack/"
@@ -105,6 +105,21 @@ chmod 440 /etc/sudoers.d/docker
 chown 1000:50 /home/docker
 [ -d /home/docker/.ssh ] && chown -R 1000:50 /home/docker/.ssh && chmod 700 /home/docker/.ssh
 
+# --- guest additions: boot2docker's bootsync starts them (`/etc/init.d/vbox start`) before sshd
+# and docker. VBoxHeadless reads this line from the console to report their properties.
+say "VBOXSIM-BOOTED"
+
+# The power button works from here on, as boot2docker's acpid (started in bootsync) makes it: a
+# boot step that takes long (a first boot's RSA keys) runs in the background and is waited for,
+# since bash runs a trap only between foreground commands and PID 1 ignores untrapped signals.
+shutdown() {
+    say "ACPI power button: shutting down"
+    /etc/init.d/docker stop
+    pkill -TERM sshd
+    exit 0
+}
+trap shutdown TERM
+
 # --- sshd, with host keys that persist on the disk as boot2docker keeps them ------
 mkdir -p /var/lib/boot2docker/ssh /run/sshd
 for t in rsa ecdsa ed25519; do
@@ -127,77 +142,218 @@ Subsystem sftp /usr/lib/openssh/sftp-server
 EOF
 /usr/sbin/sshd -E /var/log/sshd.log || say "sshd failed to start"
 
-# --- docker, controlled by /etc/init.d/docker from /var/lib/boot2docker/profile ------
+# --- docker, controlled by /etc/init.d/docker as boot2docker v19.03.12's files/init.d/docker -----
+# Observable behaviour kept: the profile's variables and their defaults; DOCKER_REMOTE inferred
+# when userdata.tar exists without a profile (docker-machine waits for 2376 before it writes one)
+# or when the profile sets DOCKER_TLS or DOCKER_HOST without DOCKER_REMOTE; TLS material the
+# guest makes itself under /var/lib/boot2docker/tls when missing, the client's copy in
+# ~docker/.docker; /etc/docker linked into /var/lib/boot2docker/etc/docker; `start` returns
+# once dockerd is launched (it does not wait for the socket) and refuses a running daemon;
+# `stop` polls each second for 30 s; `reload` sends HUP; the log in
+# /var/lib/boot2docker/log/docker.log. The lab adds only --cgroup-parent (its guests share the
+# host's cgroup tree).
 cat > /etc/init.d/docker <<EOF
 #!/bin/sh
-# boot2docker-style init script for dockerd (vboxsim guest).
-CGROUP_PARENT=${G_CGROUP}
+# dockerd start script (vboxsim guest, boot2docker v19.03.12 semantics)
+LAB_CGROUP_PARENT=${G_CGROUP}
 EOF
 cat >> /etc/init.d/docker <<'EOF'
-PIDFILE=/var/run/docker.pid
-LOG=/var/log/docker.log
-DOCKER_HOST=''
-DOCKER_STORAGE=overlay2
-DOCKER_TLS=no
-EXTRA_ARGS=''
-CACERT=/var/lib/boot2docker/ca.pem
-SERVERCERT=/var/lib/boot2docker/server.pem
-SERVERKEY=/var/lib/boot2docker/server-key.pem
-[ -r /var/lib/boot2docker/profile ] && . /var/lib/boot2docker/profile
+if [ "$(id -u)" != 0 ]; then
+	echo >&2 "error: must be root to invoke $0"
+	exit 1
+fi
+test -f /var/lib/boot2docker/profile && . /var/lib/boot2docker/profile
 
-running() { [ -s "$PIDFILE" ] && kill -0 "$(cat "$PIDFILE")" 2>/dev/null; }
+: ${DOCKER_STORAGE:=auto}
+: ${DOCKER_DIR:=/var/lib/docker}
+
+# Whether the daemon listens on TCP although the profile does not say DOCKER_REMOTE=yes.
+remote_by_inference() {
+	# A userdata disk without a profile yet: docker-machine checks the daemon answers on 2376
+	# before it writes its own profile.
+	[ -e /var/lib/boot2docker/userdata.tar ] && [ ! -e /var/lib/boot2docker/profile ] && return 0
+	# Older profiles name DOCKER_TLS or DOCKER_HOST and mean a remote daemon.
+	{ [ -n "$DOCKER_TLS" ] || [ -n "$DOCKER_HOST" ]; } && [ -z "$DOCKER_REMOTE" ] && return 0
+	return 1
+}
+remote_by_inference && DOCKER_REMOTE=yes
+
+: ${DOCKER_REMOTE:=no}
+: ${DOCKER_TLS:=yes}
+: ${CERT_INTERFACES:='eth0 eth1'}
+: ${CERTDIR:=/var/lib/boot2docker/tls}
+: ${CACERT:="$CERTDIR/ca.pem"}
+: ${CAKEY:="$CERTDIR/cakey.pem"}
+: ${CASRL:="$CERTDIR/ca.srl"}
+: ${SERVERCERT:="$CERTDIR/server.pem"}
+: ${SERVERKEY:="$CERTDIR/serverkey.pem"}
+: ${SERVERCSR:="$CERTDIR/server.csr"}
+: ${CERT:="$CERTDIR/client.pem"}
+: ${KEY:="$CERTDIR/clientkey.pem"}
+: ${CSR:="$CERTDIR/client.csr"}
+: ${ORG:=Boot2Docker}
+: ${SERVERORG:="$ORG"}
+: ${CAORG:="$ORG CA"}
+
+USERHOME=$(awk -F: '$1 == "docker" { print $6; exit }' /etc/passwd)
+: ${USERHOME:=/home/docker}
+USERUIDGID=$(awk -F: '$1 == "docker" { print $3 ":" $4; exit }' /etc/passwd)
+: ${USERUIDGID:=docker}
+USERCFG="$USERHOME/.docker"
+PIDFILE=/var/run/docker.pid
+
+pid() {
+	[ -s "$PIDFILE" ] || return 1
+	p=$(cat "$PIDFILE")
+	ps -p "$p" >/dev/null 2>&1 || return 1
+	echo "$p"
+}
+
+key() { [ -f "$1" ] || { echo "Generating $1"; openssl genrsa -out "$1" 4096; }; }
+
+# sign CSR OUT EXTENSION: the CA signs CSR into OUT with one extension line.
+sign() {
+	ext="$CERTDIR/extfile.cnf"
+	echo "$3" > "$ext"
+	openssl x509 -req -days 365 -in "$1" -CA "$CACERT" -CAkey "$CAKEY" -out "$2" -extfile "$ext"
+	rm "$ext"
+}
+
+tls_material() {
+	mkdir -p "$CERTDIR"
+	chmod 700 "$CERTDIR"
+	key "$CAKEY"
+	if [ ! -f "$CACERT" ]; then
+		echo "Generating $CACERT"
+		openssl req -new -x509 -nodes -days 365 -key "$CAKEY" -subj "/O=$CAORG" -out "$CACERT"
+	fi
+	[ -f "$CASRL" ] || echo 01 > "$CASRL"
+	key "$SERVERKEY"
+	if [ ! -f "$SERVERCERT" ]; then
+		echo "Generating $SERVERCERT"
+		names="IP:$(hostname -i),IP:127.0.0.1,DNS:localhost,DNS:localhost.local,IP:::1,DNS:ip6-localhost,DNS:ip6-loopback"
+		for i in $CERT_INTERFACES; do
+			for a in $(ip addr show "$i" | awk -F '[/[:space:]]+' '$2 == "inet" { print $3 }'); do
+				names="$names,IP:$a"
+			done
+		done
+		openssl req -new -key "$SERVERKEY" -subj "/O=$SERVERORG/CN=$(hostname -s)" -out "$SERVERCSR"
+		sign "$SERVERCSR" "$SERVERCERT" "subjectAltName = $names"
+	fi
+	key "$KEY"
+	if [ ! -f "$CERT" ]; then
+		echo "Generating $CERT"
+		openssl req -new -key "$KEY" -subj "/O=$ORG" -out "$CSR"
+		sign "$CSR" "$CERT" 'extendedKeyUsage = clientAuth'
+	fi
+	mkdir -p "$USERCFG"
+	chmod 700 "$USERCFG"
+	chown "$USERUIDGID" "$USERCFG"
+	cp "$CACERT" "$USERCFG/ca.pem"
+	chown "$USERUIDGID" "$USERCFG/ca.pem"
+	cp "$CERT" "$USERCFG/cert.pem"
+	chown "$USERUIDGID" "$USERCFG/cert.pem"
+	cp "$KEY" "$USERCFG/key.pem"
+	chmod 700 "$USERCFG/key.pem"
+	chown "$USERUIDGID" "$USERCFG/key.pem"
+}
 
 start() {
-    if running; then echo "Docker daemon is running"; return 0; fi
-    set -- -H unix:///var/run/docker.sock $DOCKER_HOST
-    if [ "$DOCKER_TLS" != no ]; then
-        set -- "$@" --tlsverify --tlscacert="$CACERT" --tlscert="$SERVERCERT" --tlskey="$SERVERKEY"
-    fi
-    [ -n "$DOCKER_STORAGE" ] && set -- "$@" --storage-driver "$DOCKER_STORAGE"
-    [ -n "$CGROUP_PARENT" ] && set -- "$@" --cgroup-parent "$CGROUP_PARENT"
-    echo "starting dockerd $* $EXTRA_ARGS" >> "$LOG"
-    # EXTRA_ARGS is word-split on purpose: it holds several flags.
-    nohup /usr/sbin/dockerd "$@" --pidfile "$PIDFILE" $EXTRA_ARGS >> "$LOG" 2>&1 < /dev/null &
-    i=0
-    while [ $i -lt 300 ]; do
-        [ -S /var/run/docker.sock ] && running && return 0
-        kill -0 $! 2>/dev/null || { echo "dockerd exited; see $LOG" >&2; return 1; }
-        sleep 0.1; i=$((i + 1))
-    done
-    echo "dockerd did not come up; see $LOG" >&2
-    return 1
+	if p=$(pid); then
+		echo >&2 "error: Docker daemon is already running ($p)"
+		exit 1
+	fi
+	if [ ! -s /etc/resolv.conf ] && [ -e /etc/resolv.conf.b2d ]; then
+		cp -fT /etc/resolv.conf.b2d /etc/resolv.conf
+	fi
+	if [ ! -L /etc/docker ]; then
+		echo 'Linking /etc/docker to /var/lib/boot2docker for persistence'
+		mkdir -p /var/lib/boot2docker/etc/docker
+		rm -rf /etc/docker
+		ln -sf /var/lib/boot2docker/etc/docker /etc/docker
+	fi
+	if [ "$DOCKER_REMOTE" = yes ]; then
+		if [ "$DOCKER_TLS" = no ]; then
+			[ -n "$DOCKER_HOST" ] || DOCKER_HOST='-H tcp://0.0.0.0:2375'
+			EXTRA_ARGS="$EXTRA_ARGS $DOCKER_HOST"
+		else
+			[ -n "$DOCKER_HOST" ] || DOCKER_HOST='-H tcp://0.0.0.0:2376'
+			tls_material
+			EXTRA_ARGS="$EXTRA_ARGS $DOCKER_HOST --tlsverify --tlscacert=$CACERT --tlskey=$SERVERKEY --tlscert=$SERVERCERT"
+		fi
+	fi
+	if [ "$DOCKER_STORAGE" = aufs ]; then
+		echo >&2 "warning: '$DOCKER_STORAGE' is not a supported storage driver for this boot2docker install -- ignoring request!"
+		DOCKER_STORAGE=auto
+	fi
+	if [ -n "$DOCKER_STORAGE" ] && [ "$DOCKER_STORAGE" != auto ]; then
+		EXTRA_ARGS="$EXTRA_ARGS --storage-driver $DOCKER_STORAGE"
+	fi
+	[ -n "$LAB_CGROUP_PARENT" ] && EXTRA_ARGS="$EXTRA_ARGS --cgroup-parent $LAB_CGROUP_PARENT"
+	ulimit -n 1048576 2>/dev/null
+	ulimit -c unlimited 2>/dev/null
+	mkdir -p /var/lib/boot2docker/log
+	echo 'Starting dockerd'
+	# EXTRA_ARGS is word-split on purpose: it holds several flags.
+	dockerd --data-root "$DOCKER_DIR" -H unix:// $EXTRA_ARGS --pidfile "$PIDFILE" >> /var/lib/boot2docker/log/docker.log 2>&1 &
 }
 
 stop() {
-    running || { rm -f "$PIDFILE"; return 0; }
-    pid=$(cat "$PIDFILE")
-    kill "$pid"
-    i=0
-    while kill -0 "$pid" 2>/dev/null && [ $i -lt 300 ]; do sleep 0.1; i=$((i + 1)); done
-    kill -9 "$pid" 2>/dev/null
-    rm -f "$PIDFILE" /var/run/docker.sock
+	if p=$(pid); then
+		echo "Stopping dockerd ($p)"
+		kill "$p"
+		i=30
+		while pid > /dev/null; do
+			sleep 1
+			i=$((i - 1))
+			if [ "$i" -le 0 ]; then
+				echo >&2 'error: failed to stop Docker daemon'
+				exit 1
+			fi
+		done
+	fi
+}
+
+reload() {
+	if ! p=$(pid); then
+		echo >&2 'error: Docker daemon is not running'
+		exit 1
+	fi
+	kill -s HUP "$p"
+}
+
+status() {
+	if pid > /dev/null; then
+		echo 'Docker daemon is running'
+		exit 0
+	fi
+	echo 'Docker daemon is not running'
+	exit 1
 }
 
 case "${1:-}" in
-    start) start ;;
-    stop) stop ;;
-    restart) stop; start ;;
-    status) if running; then echo "Docker daemon is running"; else echo "Docker daemon is not running"; exit 1; fi ;;
-    *) echo "Usage $0 {start|stop|restart|status}"; exit 1 ;;
+	start) start ;;
+	stop) stop ;;
+	restart) stop; start ;;
+	reload) reload ;;
+	status) status ;;
+	*) echo "Usage $0 {start|stop|restart|reload|status}"; exit 1 ;;
 esac
 EOF
 chmod 755 /etc/init.d/docker
-/etc/init.d/docker start || say "docker failed to start"
 
-shutdown() {
-    say "ACPI power button: shutting down"
-    /etc/init.d/docker stop
-    pkill -TERM sshd
-    exit 0
-}
-trap shutdown TERM
-# VBoxHeadless reads this line from the console to report the guest additions' properties.
-say "VBOXSIM-BOOTED"
+# --- the rest of boot2docker's bootsync.sh, in its order ----------------------------------------
+mkdir -p /var/lib/boot2docker/log
+chown docker /var/lib/boot2docker/log
+if [ -e /var/lib/boot2docker/bootsync.sh ]; then
+    sh /var/lib/boot2docker/bootsync.sh
+fi
+env -i PATH="$PATH" /etc/init.d/docker start &
+wait $! || say "docker failed to start"
+if [ -e /var/lib/boot2docker/bootlocal.sh ]; then
+    sh /var/lib/boot2docker/bootlocal.sh &
+fi
+
 while :; do
     sleep 3600 &
     wait $!
