@@ -9,12 +9,13 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use super::errors::{
-    Code, Context, Outcome, SimResult, Syntax, VBOX_E_FILE_ERROR, VBOX_E_IPRT_ERROR, com_error,
-    plain_error, progress_error,
+    Code, Context, NS_ERROR_FAILURE, Outcome, SimResult, Syntax, VBOX_E_FILE_ERROR,
+    VBOX_E_IPRT_ERROR, VBoxError, com_error, plain_error, progress_error,
 };
 use super::getopt::{ArgsExt, Spec};
 use super::state::{Medium, Registry, absolute};
 use super::vm::PROGRESS;
+use super::vmdk;
 use super::{Sim, internal};
 
 /// The folder holding a disk's guest-side state (what the guest formatted and wrote on it).
@@ -26,38 +27,59 @@ pub fn remove_guest_disk_state(sim: &Sim, medium_uuid: &str) {
     let _ = fs::remove_dir_all(guest_disk_state(sim, medium_uuid));
 }
 
-/// The image format of a file, read from its magic bytes as VirtualBox's VD backends do.
-pub fn detect_format(path: &Path) -> std::io::Result<Option<&'static str>> {
+/// What VDGetFormat makes of a file: a backend's format, a backend that claimed the file but
+/// cannot use it, or none.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Detected {
+    Format(&'static str),
+    /// The chosen backend failed with a status other than "invalid header".
+    Unusable,
+    None,
+}
+
+/// The image format of a file, probed backend by backend in VirtualBox's order (VMDK, VDI, VHD,
+/// ..., RAW by its suffix).
+pub fn detect_format(path: &Path) -> std::io::Result<Detected> {
+    match vmdk::probe_vmdk(path)? {
+        vmdk::Probe::Claimed => return Ok(Detected::Format("VMDK")),
+        vmdk::Probe::Unusable { .. } => return Ok(Detected::Unusable),
+        vmdk::Probe::NotMine { .. } => {}
+    }
+    match vmdk::probe_vdi(path)? {
+        vmdk::Probe::Claimed => return Ok(Detected::Format("VDI")),
+        vmdk::Probe::Unusable { .. } => return Ok(Detected::Unusable),
+        vmdk::Probe::NotMine { .. } => {}
+    }
     let mut f = File::open(path)?;
     let mut head = vec![0u8; 512];
     let n = f.read(&mut head)?;
     head.truncate(n);
-    if head.starts_with(b"KDMV") || head.starts_with(b"# Disk DescriptorFile") {
-        return Ok(Some("VMDK"));
-    }
-    if head.len() >= 0x44 && head[0x40..0x44] == [0x7f, 0x10, 0xda, 0xbe] {
-        return Ok(Some("VDI"));
-    }
     if head.starts_with(b"conectix") {
-        return Ok(Some("VHD"));
+        return Ok(Detected::Format("VHD"));
     }
     let mut iso = [0u8; 5];
     if f.seek(SeekFrom::Start(32769)).is_ok() && f.read_exact(&mut iso).is_ok() && &iso == b"CD001"
     {
-        return Ok(Some("RAW"));
+        return Ok(Detected::Format("RAW"));
     }
     let lower = path.to_string_lossy().to_ascii_lowercase();
     if lower.ends_with(".img") || lower.ends_with(".raw") || lower.ends_with(".iso") {
-        return Ok(Some("RAW"));
+        return Ok(Detected::Format("RAW"));
     }
-    Ok(None)
+    Ok(Detected::None)
 }
 
 fn open_medium_context(sim: &Sim) -> Context {
     Context {
         call: "OpenMedium(Bstr(pszFilenameOrUuid).raw(), enmDevType, enmAccessMode, fForceNewUuidOnOpen, pMedium.asOutParam())",
         file: "VBoxManageDisk.cpp",
-        line: if sim.version.major == 5 { 178 } else { 201 },
+        // The last line of the CHECK_ERROR call in VBoxManageDisk.cpp's openMedium, by version.
+        line: match (sim.version.major, sim.version.minor, sim.version.build) {
+            (5, _, _) => 179,
+            (6, _, _) => 191,
+            (7, 0, b) if b < 8 => 205,
+            _ => 201,
+        },
     }
 }
 
@@ -97,19 +119,52 @@ pub fn open_medium(
         }
         return Err(e);
     }
-    let format = detect_format(&location).map_err(|e| internal(&e.to_string()))?;
-    let Some(format) = format else {
-        return Err(com_error(
-            &format!(
-                "Could not get the storage format of the medium '{}' (VERR_NOT_SUPPORTED)",
-                location.display()
-            ),
-            VBOX_E_IPRT_ERROR,
-            "MediumWrap",
-            "IMedium",
-            true,
-            open_medium_context(sim),
-        ));
+    let detected = detect_format(&location).map_err(|e| internal(&e.to_string()))?;
+    let with_argument = |mut e: VBoxError| {
+        // storageattach adds the argument as it was given; closemedium does not.
+        if from_attach {
+            e.stderr += &format!("VBoxManage: error: Invalid UUID or filename \"{path}\"\n");
+        }
+        e
+    };
+    let format = match detected {
+        Detected::Format(f) => f,
+        Detected::Unusable => {
+            // Medium::i_setLocation: a backend claimed the file without telling its type.
+            let msg = if sim.version.at_least(6, 1, 0) {
+                format!(
+                    "The medium '{}' can't be used as the requested device type ({}, detected invalid)",
+                    location.display(),
+                    device_type_name(device)
+                )
+            } else {
+                format!(
+                    "The medium '{}' can't be used as the requested device type",
+                    location.display()
+                )
+            };
+            return Err(with_argument(com_error(
+                &msg,
+                NS_ERROR_FAILURE,
+                "MediumWrap",
+                "IMedium",
+                true,
+                open_medium_context(sim),
+            )));
+        }
+        Detected::None => {
+            return Err(with_argument(com_error(
+                &format!(
+                    "Could not get the storage format of the medium '{}' (VERR_NOT_SUPPORTED)",
+                    location.display()
+                ),
+                VBOX_E_IPRT_ERROR,
+                "MediumWrap",
+                "IMedium",
+                true,
+                open_medium_context(sim),
+            )));
+        }
     };
     let uuid = uuid::Uuid::new_v4().to_string();
     reg.media.push(Medium {
@@ -119,6 +174,15 @@ pub fn open_medium(
         format: format.to_string(),
     });
     Ok(uuid)
+}
+
+/// getDeviceTypeName: how VirtualBox names a requested device type in messages.
+fn device_type_name(device: &str) -> &'static str {
+    match device {
+        "dvd" => "DVD",
+        "floppy" => "Floppy",
+        _ => "HDD",
+    }
 }
 
 fn qemu_format(format: &str) -> Option<&'static str> {

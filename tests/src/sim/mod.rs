@@ -16,6 +16,7 @@ pub mod state;
 pub mod usage;
 pub mod version;
 pub mod vm;
+pub mod vmdk;
 
 use std::path::PathBuf;
 use std::time::Duration;

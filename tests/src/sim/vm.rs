@@ -8,13 +8,14 @@ use std::time::{Duration, Instant};
 use super::errors::{
     Code, Context, NS_ERROR_FAILURE, NS_ERROR_INVALID_ARG, Outcome, SimResult, Syntax,
     VBOX_E_FILE_ERROR, VBOX_E_INVALID_OBJECT_STATE, VBOX_E_INVALID_VM_STATE,
-    VBOX_E_OBJECT_NOT_FOUND, VBoxError, code_error, com_error, plain_error,
+    VBOX_E_OBJECT_NOT_FOUND, VBoxError, argument_error, code_error, com_error, plain_error,
 };
 use super::getopt::{Arg, ArgsExt, Spec};
 use super::state::{
     Attachment, ForwardRule, GuestProperty, Nic, Registry, SharedFolder, StorageController, Vm,
     VmState, absolute, now_nanos, now_state_time, pid_alive,
 };
+use super::version::SimVersion;
 use super::{Sim, internal, media, random_mac};
 
 /// Progress as VBoxManage prints it on stderr for long operations.
@@ -37,7 +38,7 @@ fn find_machine_context(sim: &Sim, cmd: &str) -> Context {
         "modifyvm" => Context {
             call: "FindMachine(Bstr(a->argv[0]).raw(), machine.asOutParam())",
             file: "VBoxManageModifyVM.cpp",
-            line: if v.major >= 7 { 652 } else { 572 },
+            line: modifyvm_lines(v).find,
         },
         "storagectl" | "storageattach" => Context {
             call: "FindMachine(Bstr(a->argv[0]).raw(), machine.asOutParam())",
@@ -127,12 +128,12 @@ pub fn refresh_state(vm: &mut Vm) -> bool {
     false
 }
 
-/// Guest properties set by the guest additions vanish when the VM stops.
+/// At power-off VirtualBox drops only the TRANSIENT and TRANSRESET properties
+/// (MachineImpl.cpp): the guest additions' `Net/*` survive, so the next boot first shows the
+/// previous boot's address until the guest reports again.
 pub fn clear_transient_properties(vm: &mut Vm) {
-    vm.guest_properties.retain(|k, p| {
-        !(k.starts_with("/VirtualBox/GuestInfo/") || k.starts_with("/VirtualBox/GuestAdd/"))
-            || p.flags.contains("PERSIST")
-    });
+    vm.guest_properties
+        .retain(|_, p| !(p.flags.contains("TRANSIENT") || p.flags.contains("TRANSRESET")));
 }
 
 // ---------------------------------------------------------------- createvm
@@ -386,33 +387,53 @@ const PLAIN_OPTIONS: &[(&str, &str, Kind)] = &[
     ("uartmode2", "uartmode2", Kind::Text),
 ];
 
-/// Per-adapter and other `modifyvm` options with an index.
+/// Per-adapter and other `modifyvm` options with an index: the option parser takes any adapter
+/// number (the chipset's limit is checked per option, as parseNum does); boot slots are 1-4.
 const INDEXED: &[(&str, u32)] = &[
-    ("nic", 8),
-    ("nictype", 8),
-    ("cableconnected", 8),
-    ("nicpromisc", 8),
-    ("nicspeed", 8),
-    ("nicbootprio", 8),
-    ("hostonlyadapter", 8),
-    ("hostonly-adapter", 8),
-    ("bridgeadapter", 8),
-    ("bridge-adapter", 8),
-    ("intnet", 8),
-    ("macaddress", 8),
-    ("mac-address", 8),
-    ("natpf", 8),
-    ("natnet", 8),
-    ("natdnshostresolver", 8),
-    ("natdnsproxy", 8),
-    ("natdnspassdomain", 8),
-    ("nataliasmode", 8),
-    ("natsettings", 8),
-    ("nicgenericdrv", 8),
+    ("nic", 99),
+    ("nictype", 99),
+    ("cableconnected", 99),
+    ("nicpromisc", 99),
+    ("nicspeed", 99),
+    ("nicbootprio", 99),
+    ("hostonlyadapter", 99),
+    ("hostonly-adapter", 99),
+    ("bridgeadapter", 99),
+    ("bridge-adapter", 99),
+    ("intnet", 99),
+    ("macaddress", 99),
+    ("mac-address", 99),
+    ("natpf", 99),
+    ("natnet", 99),
+    ("natdnshostresolver", 99),
+    ("natdnsproxy", 99),
+    ("natdnspassdomain", 99),
+    ("nataliasmode", 99),
+    ("natsettings", 99),
+    ("nicgenericdrv", 99),
     ("boot", 4),
 ];
 
-fn modifyvm_specs() -> Vec<Spec> {
+/// VirtualBox 7's dashed spellings of per-adapter options, beside the old ones: (new, old).
+const DASHED_INDEXED_7: &[(&str, &str)] = &[
+    ("host-only-adapter", "hostonlyadapter"),
+    ("nic-type", "nictype"),
+    ("cable-connected", "cableconnected"),
+    ("nic-promisc", "nicpromisc"),
+    ("nic-speed", "nicspeed"),
+    ("nic-boot-prio", "nicbootprio"),
+    ("nic-generic-drv", "nicgenericdrv"),
+    ("nat-pf", "natpf"),
+    ("nat-net", "natnet"),
+    ("nat-dns-host-resolver", "natdnshostresolver"),
+    ("nat-dns-proxy", "natdnsproxy"),
+    ("nat-dns-pass-domain", "natdnspassdomain"),
+    ("nat-alias-mode", "nataliasmode"),
+    ("nat-settings", "natsettings"),
+    ("nat-localhostreachable", "natlocalhostreachable"),
+];
+
+fn modifyvm_specs(v: &SimVersion) -> Vec<Spec> {
     let mut specs: Vec<Spec> = PLAIN_OPTIONS
         .iter()
         .map(|(o, _, _)| Spec::value(o))
@@ -420,18 +441,70 @@ fn modifyvm_specs() -> Vec<Spec> {
     specs.push(Spec::value("name"));
     specs.push(Spec::value("groups"));
     specs.extend(INDEXED.iter().map(|(o, n)| Spec::indexed(o, *n)));
+    if v.major >= 7 {
+        specs.extend(DASHED_INDEXED_7.iter().map(|(o, _)| Spec::indexed(o, 99)));
+    }
     specs
 }
 
+/// The old spelling of an option VirtualBox 7 also takes dashed.
+fn legacy_name(name: &str) -> &str {
+    DASHED_INDEXED_7
+        .iter()
+        .find(|(new, _)| *new == name)
+        .map_or(name, |(_, old)| old)
+}
+
+/// Where VBoxManageModifyVM.cpp raises what modifyvm reports, by version: official builds name
+/// the last line of a multi-line CHECK_ERROR call. Read from VirtualBox's sources (5.2.18-5.2.24,
+/// 6.0.8-6.0.14, 6.1.0-6.1.40, 7.0.0-7.0.10); later builds of a series take its newest known row.
+#[derive(Clone, Copy)]
+struct ModifyVmLines {
+    find: u32,
+    lock: u32,
+    memory: u32,
+    cpus: u32,
+    vram: u32,
+    monitors: u32,
+}
+
+fn modifyvm_lines(v: &SimVersion) -> ModifyVmLines {
+    let row = |find, lock, memory, cpus, vram, monitors| ModifyVmLines {
+        find,
+        lock,
+        memory,
+        cpus,
+        vram,
+        monitors,
+    };
+    match (v.major, v.minor, v.build) {
+        (5, _, _) => row(522, 529, 621, 827, 633, 892),
+        (6, 0, _) => row(524, 531, 612, 830, 624, 898),
+        (6, 1, b) if b < 4 => row(546, 553, 637, 855, 649, 923),
+        (6, 1, b) if b < 38 => row(547, 554, 638, 856, 650, 924),
+        (6, 1, _) => row(568, 575, 659, 877, 671, 945),
+        (7, 0, b) if b < 6 => row(630, 637, 721, 943, 733, 1011),
+        (7, 0, 6) => row(634, 641, 725, 947, 737, 1015),
+        _ => row(633, 640, 724, 946, 736, 1014),
+    }
+}
+
+/// The most network adapters a chipset has (ISystemProperties::GetMaxNetworkAdapters).
+fn max_nics(vm: &Vm) -> u32 {
+    if vm.setting("chipset") == Some("ich9") {
+        36
+    } else {
+        8
+    }
+}
+
 pub fn modifyvm(sim: &Sim, args: &[String]) -> SimResult {
-    let specs = modifyvm_specs();
+    let specs = modifyvm_specs(&sim.version);
     let Some(target) = args.first() else {
         return Err(sim.syntax("modifyvm", Syntax::Message("Not enough parameters".into())));
     };
-    let parsed = sim.getopt("modifyvm", &join_natpf_delete(&args[1..]), &specs)?;
-    if let Some(p) = parsed.positionals().first() {
-        return Err(sim.syntax("modifyvm", Syntax::InvalidParameter(p.to_string())));
-    }
+    // VirtualBox finds the machine and takes its write lock before it reads a single option, so
+    // an unknown or running VM is reported first, whatever the options say.
     let mut reg = sim.registry()?;
     let idx = find_vm(sim, &reg.reg, "modifyvm", target)?;
     let mut vm = reg.reg.vms[idx].clone();
@@ -439,32 +512,132 @@ pub fn modifyvm(sim: &Sim, args: &[String]) -> SimResult {
     if vm.state.is_active() {
         return Err(locked_for_session(
             &vm,
-            if sim.version.major >= 7 { 668 } else { 587 },
+            modifyvm_lines(&sim.version).lock,
             "VBoxManageModifyVM.cpp",
         ));
     }
+    // Option errors set rc = E_FAIL after errorGetOpt prints the usage: exit 1, not 2.
+    let as_failure = |mut e: VBoxError| {
+        e.code = 1;
+        e
+    };
+    let parsed = sim
+        .getopt("modifyvm", &join_natpf_delete(&args[1..]), &specs)
+        .map_err(as_failure)?;
+    if let Some(p) = parsed.positionals().first() {
+        return Err(as_failure(
+            sim.syntax("modifyvm", Syntax::InvalidParameter(p.to_string())),
+        ));
+    }
+    // Errors that only print (a NIC number out of range) let the command go on and succeed.
+    let mut printed = String::new();
     for arg in &parsed {
         let Arg::Opt { name, index, value } = arg else {
             continue;
         };
         let value = value.clone().unwrap_or_default();
-        apply_modify(sim, &reg.reg, &mut vm, name, *index, &value)?;
+        let name = legacy_name(name);
+        if let Err(mut e) = apply_modify(sim, &reg.reg, &mut vm, name, *index, &value, &mut printed)
+        {
+            // The first failing setter ends the loop; nothing of this call is saved.
+            e.stderr = printed + &e.stderr;
+            return Err(e);
+        }
     }
     reg.reg.vms[idx] = vm;
     reg.save().map_err(|e| internal(&e.to_string()))?;
-    Ok(Outcome::default())
+    Ok(Outcome::default().with_stderr(printed))
 }
 
-fn invalid_value(sim: &Sim, opt: &str, index: u32, value: &str) -> VBoxError {
-    let opt = if index > 0 {
-        format!("--{opt}{index}")
-    } else {
-        format!("--{opt}")
+/// `errorArgument` inside modifyvm's loop: one line, then rc = E_FAIL (exit 1).
+fn invalid_value(_sim: &Sim, opt: &str, index: u32, value: &str) -> VBoxError {
+    let msg = match opt {
+        "nic" => format!("Invalid type '{value}' specfied for NIC {index}"),
+        "nictype" => format!("Invalid NIC type '{value}' specified for NIC {index}"),
+        "natpf" => format!("Invalid proto '{value}' specfied for NIC {index}"),
+        _ if index > 0 => format!("Invalid --{opt}{index} argument '{value}'"),
+        _ => format!("Invalid --{opt} argument '{value}'"),
     };
-    sim.syntax(
-        "modifyvm",
-        Syntax::Message(format!("Invalid {opt} argument '{value}'")),
+    plain_error(&[&msg])
+}
+
+/// A setter's range check (Machine::setCPUCount, setMemorySize, GraphicsAdapter::setVRAMSize):
+/// E_INVALIDARG with VirtualBox's text, raised by the session machine or the graphics adapter.
+fn out_of_range(
+    sim: &Sim,
+    msg: String,
+    graphics: bool,
+    call: &'static str,
+    line: u32,
+) -> VBoxError {
+    let on_adapter = graphics && sim.version.at_least(6, 1, 0);
+    com_error(
+        &msg,
+        NS_ERROR_INVALID_ARG,
+        if on_adapter {
+            "GraphicsAdapterWrap"
+        } else {
+            "SessionMachine"
+        },
+        if on_adapter {
+            "IGraphicsAdapter"
+        } else {
+            "IMachine"
+        },
+        true,
+        Context {
+            call,
+            file: "VBoxManageModifyVM.cpp",
+            line,
+        },
     )
+}
+
+/// The limits VirtualBox's setters check (VirtualBox-settings.xsd, param.h).
+fn check_range(sim: &Sim, opt: &str, n: u64) -> SimResult<()> {
+    let lines = modifyvm_lines(&sim.version);
+    let max_cpus = if sim.version.major >= 7 { 64 } else { 32 };
+    // (lowest, highest, message, raised by the graphics adapter, call, line)
+    let (low, high, msg, graphics, call, line) = match opt {
+        "cpus" => (
+            1,
+            max_cpus,
+            format!("Invalid virtual CPU count: {n} (must be in range [1, {max_cpus}])"),
+            false,
+            "COMSETTER(CPUCount)(ValueUnion.u32)",
+            lines.cpus,
+        ),
+        "memory" => (
+            4,
+            2_097_152,
+            format!("Invalid RAM size: {n} MB (must be in range [4, 2097152] MB)"),
+            false,
+            "COMSETTER(MemorySize)(ValueUnion.u32)",
+            lines.memory,
+        ),
+        "vram" => (
+            0,
+            256,
+            format!("Invalid VRAM size: {n} MB (must be in range [0, 256] MB)"),
+            true,
+            "COMSETTER(VRAMSize)(ValueUnion.u32)",
+            lines.vram,
+        ),
+        "monitorcount" => (
+            1,
+            64,
+            format!("Invalid monitor count: {n} (must be in range [1, 64])"),
+            true,
+            "COMSETTER(MonitorCount)(ValueUnion.u32)",
+            lines.monitors,
+        ),
+        _ => return Ok(()),
+    };
+    if (low..=high).contains(&n) {
+        Ok(())
+    } else {
+        Err(out_of_range(sim, msg, graphics, call, line))
+    }
 }
 
 fn on_off(sim: &Sim, opt: &str, index: u32, value: &str) -> SimResult<bool> {
@@ -482,6 +655,7 @@ fn apply_modify(
     opt: &str,
     index: u32,
     value: &str,
+    printed: &mut String,
 ) -> SimResult<()> {
     if let Some((_, key, kind)) = PLAIN_OPTIONS.iter().find(|(o, _, _)| *o == opt) {
         let stored = match kind {
@@ -489,10 +663,13 @@ fn apply_modify(
                 on_off(sim, opt, 0, value)?;
                 value.to_ascii_lowercase()
             }
-            Kind::Int => value
-                .parse::<u64>()
-                .map_err(|_| invalid_value(sim, opt, 0, value))?
-                .to_string(),
+            Kind::Int => {
+                let n = value
+                    .parse::<u64>()
+                    .map_err(|_| invalid_value(sim, opt, 0, value))?;
+                check_range(sim, opt, n)?;
+                n.to_string()
+            }
             Kind::Text => value.to_string(),
             Kind::Choice(choices) => choices
                 .iter()
@@ -503,7 +680,18 @@ fn apply_modify(
         vm.settings.insert(key.to_string(), stored);
         return Ok(());
     }
+    // parseNum: an adapter number the chipset does not have is printed and skipped, and the
+    // command carries on (its rc is never set, so it may still exit 0).
+    let per_nic =
+        (INDEXED.iter().any(|(o, _)| *o == opt) && opt != "boot") || opt == "natlocalhostreachable";
+    if per_nic && index > max_nics(vm) {
+        printed.push_str(&format!("VBoxManage: error: Invalid NIC number {index}\n"));
+        return Ok(());
+    }
     let n = index as usize;
+    while per_nic && vm.nics.len() < n {
+        vm.nics.push(Nic::new(random_mac()));
+    }
     match opt {
         "name" => {
             if reg.vms.iter().any(|v| v.name == value && v.uuid != vm.uuid) {
@@ -519,7 +707,8 @@ fn apply_modify(
         "boot" => {
             let dev = value.to_ascii_lowercase();
             if !["none", "floppy", "dvd", "disk", "net"].contains(&dev.as_str()) {
-                return Err(invalid_value(sim, opt, index, value));
+                // The one `return errorArgument(...)` in the loop: exit 2.
+                return Err(argument_error(&format!("Invalid boot device '{value}'")));
             }
             vm.settings.insert(format!("boot{index}"), dev);
         }
@@ -589,9 +778,14 @@ fn apply_modify(
             vm.nic_mut(n).mac = mac;
         }
         "natpf" => modify_natpf(sim, vm, n, value)?,
-        "natnet" | "natdnshostresolver" | "natdnsproxy" | "natdnspassdomain" | "nataliasmode"
-        | "natsettings" => {
-            if opt.starts_with("natdns") {
+        "natnet"
+        | "natdnshostresolver"
+        | "natdnsproxy"
+        | "natdnspassdomain"
+        | "nataliasmode"
+        | "natsettings"
+        | "natlocalhostreachable" => {
+            if opt.starts_with("natdns") || opt == "natlocalhostreachable" {
                 on_off(sim, opt, index, value)?;
             }
             vm.nic_mut(n)
@@ -610,7 +804,9 @@ fn join_natpf_delete(args: &[String]) -> Vec<String> {
     let mut i = 0;
     while i < args.len() {
         let a = &args[i];
-        let is_natpf = a.trim_start_matches('-').starts_with("natpf") && a.starts_with('-');
+        let bare = a.trim_start_matches('-');
+        let is_natpf =
+            (bare.starts_with("natpf") || bare.starts_with("nat-pf")) && a.starts_with('-');
         if is_natpf && args.get(i + 1).map(String::as_str) == Some("delete") && i + 2 < args.len() {
             out.push(a.clone());
             out.push(format!("delete {}", args[i + 2]));
