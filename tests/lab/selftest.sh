@@ -173,10 +173,12 @@ answers=$(d lab-1 run --rm --network web alpine sh -c \
     sort -u | tr '\n' ' ')
 say "overlay distinct-answers=$(echo "$answers" | wc -w)"
 
-# --- tear down, the docker-machine way -----------------------------------------------------------
+# --- tear down, the docker-machine way (power off, unregister), again while the session of a
+# VM just powered off is still being unlocked ("Cannot unregister the machine ... while it is
+# locked"), as `docker-machine rm` users do --------------------------------------------------------
 for n in "${NODES[@]}"; do
     VBoxManage controlvm "$n" poweroff 2>/dev/null
-    VBoxManage unregistervm "$n" --delete 2>/dev/null
+    for _ in $(seq 1 50); do VBoxManage unregistervm "$n" --delete 2>/dev/null && break; sleep 0.1; done
 done
 VBoxManage dhcpserver remove --netname "HostInterfaceNetworking-$IF"
 VBoxManage hostonlyif remove "$IF" 2>/dev/null

@@ -223,6 +223,7 @@ fn finish(sim: &Sim, uuid: &str, state: VmState) {
     {
         vm.state = state;
         vm.session_pid = None;
+        vm.powered_off();
         vm.state_change_time = now_state_time();
         clear_transient_properties(vm);
         let _ = reg.save();

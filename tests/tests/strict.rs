@@ -495,3 +495,51 @@ fn virtualbox_7_takes_the_dashed_spellings_and_older_versions_do_not() {
         }
     }
 }
+
+/// Marks `vm` running in the simulator's registry, held by this test's own (live) process, as
+/// if a VM process had it: what VirtualBox's session lock looks like, without booting a guest.
+fn hold_running(host: &Host, vm: &str) {
+    let path = host.home.path().join("vbox/vboxsim.json");
+    let text = std::fs::read_to_string(&path).expect("registry");
+    let mut reg: serde_json::Value = serde_json::from_str(&text).expect("registry json");
+    let vms = reg["vms"].as_array_mut().expect("vms");
+    let entry = vms
+        .iter_mut()
+        .find(|v| v["name"] == vm)
+        .expect("the VM in the registry");
+    entry["state"] = "running".into();
+    entry["session_pid"] = std::process::id().into();
+    std::fs::write(&path, serde_json::to_string(&reg).expect("json")).expect("registry written");
+}
+
+#[test]
+fn a_running_vm_is_locked_for_modifyvm_before_its_options_are_read_in_every_family() {
+    for &version in FAMILIES {
+        let host = Host::new(version);
+        host.vm("held");
+        hold_running(&host, "held");
+        let (_, lock, ..) = modifyvm_lines(version);
+        // Even an out-of-range value is not reached: the lock is taken first.
+        let out = host.vbox(&["modifyvm", "held", "--cpus", "0"]);
+        assert_eq!(out.status.code(), Some(1), "{version}");
+        assert_eq!(
+            stderr(&out),
+            format!(
+                "VBoxManage: error: The machine 'held' is already locked for a session (or being unlocked)\n\
+                 VBoxManage: error: Details: code VBOX_E_INVALID_OBJECT_STATE (0x80bb0007), component MachineWrap, interface IMachine, callee nsISupports\n\
+                 VBoxManage: error: Context: \"LockMachine(a->session, LockType_Write)\" at line {lock} of file VBoxManageModifyVM.cpp\n"
+            ),
+            "{version}"
+        );
+        assert_eq!(host.setting("held", "cpus"), "1", "{version}");
+        let out = host.vbox(&["unregistervm", "held", "--delete"]);
+        assert_eq!(out.status.code(), Some(1), "{version}");
+        assert!(
+            stderr(&out).starts_with(
+                "VBoxManage: error: Cannot unregister the machine 'held' while it is locked\n"
+            ),
+            "{version}: {}",
+            stderr(&out)
+        );
+    }
+}

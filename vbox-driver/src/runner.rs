@@ -57,11 +57,16 @@ impl VBoxManageError {
         }
     }
 
-    /// Errors that go away on their own: another session holds the machine's lock, or an
-    /// object is not ready while the VM changes state.
+    /// Errors that go away on their own: another session holds the machine's lock (VirtualBox
+    /// keeps a powered-off VM's session locked for a moment while it unlocks it: modifyvm,
+    /// startvm and unregistervm each say so in their own words), or an object is not ready
+    /// while the VM changes state.
     pub fn is_transient(&self) -> bool {
         let e = self.stderr();
-        e.contains("The object is not ready") || e.contains("is already locked for a session")
+        e.contains("The object is not ready")
+            || e.contains("is already locked for a session")
+            || e.contains("is already locked by a session (or being locked or unlocked)")
+            || (e.contains("Cannot unregister the machine") && e.contains("while it is locked"))
     }
 
     /// The machine (or other object) does not exist.
@@ -319,6 +324,11 @@ mod tests {
     #[test]
     fn transient_and_not_found_errors_are_recognised() {
         assert!(failed("VBoxManage: error: The object is not ready\n").is_transient());
+        assert!(failed("VBoxManage: error: The machine 'a' is already locked by a session (or being locked or unlocked)\n").is_transient());
+        assert!(
+            failed("VBoxManage: error: Cannot unregister the machine 'a' while it is locked\n")
+                .is_transient()
+        );
         assert!(failed("VBoxManage: error: The machine 'a' is already locked for a session (or being unlocked)\nVBoxManage: error: Context: \"LockMachine(a->session, LockType_Write)\"").is_transient());
         assert!(
             !failed("VBoxManage: error: Could not find a registered machine named 'x'\n")

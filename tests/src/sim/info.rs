@@ -933,6 +933,7 @@ mod tests {
             state: VmState::Poweroff,
             state_change_time: "2021-08-19T15:32:34.902000000".into(),
             session_pid: None,
+            unlocking_until_ms: 0,
         }
     }
 

@@ -64,9 +64,32 @@ pub struct Vm {
     /// The VBoxHeadless process while the VM runs.
     #[serde(default)]
     pub session_pid: Option<u32>,
+    /// Until when (Unix time, ms) the session is still being unlocked after a power-off.
+    #[serde(default)]
+    pub unlocking_until_ms: u128,
+}
+
+/// How long VirtualBox takes to unlock a VM's session after its VM process ended: field reports
+/// show modifyvm, startvm and unregistervm refused with "locked" for a moment (up to seconds)
+/// right after a power-off. `VBOXSIM_UNLOCK_MS` sets it; 500 ms by default.
+pub fn unlock_delay_ms() -> u128 {
+    std::env::var("VBOXSIM_UNLOCK_MS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(500)
 }
 
 impl Vm {
+    /// Whether a session holds the VM: it runs, or its session is still being unlocked.
+    pub fn session_held(&self) -> bool {
+        self.state.is_active() || now_nanos() / 1_000_000 < self.unlocking_until_ms
+    }
+
+    /// Records a power-off: the session unlocks a moment later.
+    pub fn powered_off(&mut self) {
+        self.unlocking_until_ms = now_nanos() / 1_000_000 + unlock_delay_ms();
+    }
+
     pub fn folder(&self) -> PathBuf {
         self.cfg_file
             .parent()

@@ -121,6 +121,7 @@ pub fn refresh_state(vm: &mut Vm) -> bool {
     if vm.state.is_active() && !vm.session_pid.is_some_and(pid_alive) {
         vm.state = VmState::Aborted;
         vm.session_pid = None;
+        vm.powered_off();
         vm.state_change_time = now_state_time();
         clear_transient_properties(vm);
         return true;
@@ -233,6 +234,7 @@ pub fn createvm(sim: &Sim, args: &[String]) -> SimResult {
         state: VmState::Poweroff,
         state_change_time: now_state_time(),
         session_pid: None,
+        unlocking_until_ms: 0,
     };
     vm.nics[0].attachment = "nat".into();
     if let Some(os) = parsed.value_of("ostype") {
@@ -509,7 +511,7 @@ pub fn modifyvm(sim: &Sim, args: &[String]) -> SimResult {
     let idx = find_vm(sim, &reg.reg, "modifyvm", target)?;
     let mut vm = reg.reg.vms[idx].clone();
     refresh_state(&mut vm);
-    if vm.state.is_active() {
+    if vm.session_held() {
         return Err(locked_for_session(
             &vm,
             modifyvm_lines(&sim.version).lock,
@@ -896,7 +898,7 @@ pub fn storagectl(sim: &Sim, args: &[String]) -> SimResult {
     let idx = find_vm(sim, &reg.reg, "storagectl", target)?;
     let mut vm = reg.reg.vms[idx].clone();
     refresh_state(&mut vm);
-    if vm.state.is_active() {
+    if vm.session_held() {
         return Err(locked_for_session(
             &vm,
             1096,
@@ -1139,7 +1141,7 @@ pub fn startvm(sim: &Sim, args: &[String]) -> SimResult {
         let idx = find_vm(sim, &reg.reg, "startvm", name)?;
         let mut vm = reg.reg.vms[idx].clone();
         refresh_state(&mut vm);
-        if vm.state.is_active() {
+        if vm.session_held() {
             return Err(com_error(
                 &format!(
                     "The machine '{}' is already locked by a session (or being locked or unlocked)",
@@ -1336,6 +1338,7 @@ fn wait_until_stopped(sim: &Sim, uuid: &str, pid: u32, limit: Duration) -> SimRe
     {
         vm.state = VmState::Poweroff;
         vm.session_pid = None;
+        vm.powered_off();
         vm.state_change_time = now_state_time();
         clear_transient_properties(vm);
         reg.save().map_err(|e| internal(&e.to_string()))?;
@@ -1353,7 +1356,7 @@ pub fn unregistervm(sim: &Sim, args: &[String]) -> SimResult {
     let idx = find_vm(sim, &reg.reg, "unregistervm", &target)?;
     let mut vm = reg.reg.vms[idx].clone();
     refresh_state(&mut vm);
-    if vm.state.is_active() {
+    if vm.session_held() {
         return Err(com_error(
             &format!(
                 "Cannot unregister the machine '{}' while it is locked",
