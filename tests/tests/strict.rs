@@ -543,3 +543,39 @@ fn a_running_vm_is_locked_for_modifyvm_before_its_options_are_read_in_every_fami
         );
     }
 }
+
+#[test]
+fn guestproperty_wait_succeeds_on_a_timeout_unless_told_to_fail_in_every_family() {
+    for &version in FAMILIES {
+        let host = Host::new(version);
+        host.vm("quiet");
+        let wait = |extra: &[&str]| {
+            let mut args = vec![
+                "guestproperty",
+                "wait",
+                "quiet",
+                "/VirtualBox/GuestInfo/Net/1/V4/IP",
+                "--timeout",
+                "100",
+            ];
+            args.extend_from_slice(extra);
+            host.vbox(&args)
+        };
+        let message = "Time out or interruption while waiting for a notification.\n";
+        let (on_stdout, on_stderr) = if major(version) == 5 {
+            (message.to_string(), String::new())
+        } else {
+            (String::new(), format!("VBoxManage: error: {message}"))
+        };
+        for (extra, code) in [(&[][..], 0), (&["--fail-on-timeout"][..], 2)] {
+            let out = wait(extra);
+            assert_eq!(out.status.code(), Some(code), "{version} {extra:?}");
+            assert_eq!(
+                String::from_utf8_lossy(&out.stdout),
+                on_stdout,
+                "{version} {extra:?}"
+            );
+            assert_eq!(stderr(&out), on_stderr, "{version} {extra:?}");
+        }
+    }
+}

@@ -1511,11 +1511,29 @@ pub fn guestproperty(sim: &Sim, args: &[String]) -> SimResult {
                     }
                 }
                 if timeout.is_some_and(|t| start.elapsed() >= t) {
-                    let mut e = plain_error(&[
-                        "Time out or interruption while waiting for a notification.",
-                    ]);
-                    e.code = if parsed.has("fail-on-timeout") { 2 } else { 1 };
-                    return Err(e);
+                    // VBoxManageGuestProp.cpp: the message (RTPrintf on stdout in 5.x, an
+                    // RTMsgError line later), and success unless --fail-on-timeout (then 2).
+                    const TIMED_OUT: &str =
+                        "Time out or interruption while waiting for a notification.";
+                    let failed = parsed.has("fail-on-timeout");
+                    if sim.version.major == 5 {
+                        let out = Outcome::ok(format!("{TIMED_OUT}\n"));
+                        return if failed {
+                            Err(VBoxError {
+                                stdout: out.stdout,
+                                stderr: String::new(),
+                                code: 2,
+                            })
+                        } else {
+                            Ok(out)
+                        };
+                    }
+                    let mut e = plain_error(&[TIMED_OUT]);
+                    if failed {
+                        e.code = 2;
+                        return Err(e);
+                    }
+                    return Ok(Outcome::default().with_stderr(e.stderr));
                 }
                 std::thread::sleep(Duration::from_millis(50));
             }
