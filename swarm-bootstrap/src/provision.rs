@@ -245,9 +245,9 @@ impl Provisioner for Boot2Docker {
         // boot2docker's bootsync runs `/etc/init.d/docker start` after sshd is up; on a first
         // boot (a userdata disk, no profile yet) that start makes its own CA and keys first
         // (seconds of RSA-4096) and only then launches dockerd, which writes its pid file a
-        // moment later. Wait out both, at most two minutes; `sleep 1` because busybox may lack
-        // fractional sleeps.
-        "i=0; while [ $i -lt 120 ]; do if ps ax 2>/dev/null | grep -q '[/]etc/init.d/docker start'; then :; elif pidof dockerd >/dev/null 2>&1 && ! sudo /etc/init.d/docker status >/dev/null 2>&1; then :; else break; fi; sleep 1; i=$((i + 1)); done"
+        // moment later. Wait out both, at most about two minutes, in fifths of a second where
+        // `sleep` takes fractions (a busybox built without them sleeps whole seconds).
+        "i=0; while [ $i -lt 600 ]; do if ps ax 2>/dev/null | grep -q '[/]etc/init.d/docker start'; then :; elif pidof dockerd >/dev/null 2>&1 && ! sudo /etc/init.d/docker status >/dev/null 2>&1; then :; else break; fi; sleep 0.2 2>/dev/null || { sleep 1; i=$((i + 4)); }; i=$((i + 1)); done"
     }
     fn restart_command(&self) -> &str {
         "sudo /etc/init.d/docker restart"
