@@ -11,7 +11,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
 use vbox_driver::disk::{DiskFormat, userdata_tar, write_sparse_disk};
-use vswarm_lab::sim::vmdk::{Probe, probe_vdi, probe_vmdk, sparse_header, spec_findings};
+use vswarm_lab::sim::vmdk::{
+    Probe, probe_vdi, probe_vmdk, sparse_header, spec_findings, validate_image,
+};
 
 /// One build of each version family the lab emulates.
 const FAMILIES: &[&str] = &[
@@ -388,6 +390,7 @@ fn every_image_vswarm_writes_passes_the_virtualbox_rules() {
                 "{}",
                 path.display()
             );
+            assert_eq!(validate_image(&path), Ok(()), "{}", path.display());
         }
         let vmdk = dir.path().join(format!("disk-{mb}.vmdk"));
         let header = sparse_header(&vmdk)
@@ -453,6 +456,19 @@ fn corrupted_images_are_refused_and_spec_violations_named() {
             "capacity {sectors} sectors is not a multiple of the grain (128 sectors)"
         )]
     );
+
+    // The lab's validation refuses all three kinds of damage.
+    for (damaged, why) in [
+        (&magic, "does not start as expected"),
+        (
+            &dir.path().join("grain-4.vmdk"),
+            "invalid extent grain size 4",
+        ),
+        (&capacity, "not a multiple of the grain"),
+    ] {
+        let refused = validate_image(damaged).expect_err("damaged image refused");
+        assert!(refused.contains(why), "{refused}");
+    }
 
     let vdi = dir.path().join("bad.vdi");
     std::fs::write(&vdi, vec![0u8; 4096]).expect("vdi");

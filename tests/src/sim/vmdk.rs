@@ -293,3 +293,30 @@ fn read_up_to(f: &mut File, buf: &mut [u8]) -> std::io::Result<usize> {
     }
     Ok(n)
 }
+
+/// The lab's check of an image a client wrote: refused when VirtualBox would not open it (with
+/// the backend's message) or when it breaks the sparse extent specification in a way VirtualBox
+/// tolerates (a writer's bug all the same). `storageattach` applies only VirtualBox's rules.
+pub fn validate_image(path: &Path) -> Result<(), String> {
+    let lower = path.to_string_lossy().to_ascii_lowercase();
+    let probe = if lower.ends_with(".vdi") {
+        probe_vdi(path)
+    } else {
+        probe_vmdk(path)
+    }
+    .map_err(|e| format!("{}: {e}", path.display()))?;
+    match probe {
+        Probe::Claimed => {}
+        Probe::NotMine { why } | Probe::Unusable { why } => return Err(why),
+    }
+    let findings = spec_findings(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    if findings.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{}: against the VMDK specification: {}",
+            path.display(),
+            findings.join("; ")
+        ))
+    }
+}
