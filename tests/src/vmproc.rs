@@ -256,7 +256,30 @@ struct VmProcess {
 
 impl VmProcess {
     fn new(sim: &Sim, uuid: &str) -> Result<VmProcess> {
-        let reg = LockedRegistry::open(&sim.home)?;
+        let mut reg = LockedRegistry::open(&sim.home)?;
+        let entry = reg
+            .reg
+            .vms
+            .iter_mut()
+            .find(|v| v.uuid == uuid)
+            .ok_or_else(|| anyhow!("no VM {uuid} in the registry"))?;
+        // In VirtualBox the server launches the VM process and records its session, so a client
+        // killed in the middle of `startvm` still leaves a running, recorded VM. The VM process
+        // claims its session itself (startvm records the same pid under the same lock); another
+        // live session means this process must not run.
+        let me = std::process::id();
+        match entry.session_pid {
+            Some(p) if p != me && entry.state.is_active() && pid_alive(p) => {
+                bail!("the VM's session is held by process {p}");
+            }
+            Some(p) if p == me => {}
+            _ => {
+                entry.session_pid = Some(me);
+                entry.state = VmState::Running;
+                entry.state_change_time = now_state_time();
+                reg.save()?;
+            }
+        }
         let vm = reg
             .reg
             .vms
