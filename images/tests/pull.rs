@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use images::{
     Cache, ChecksumOrigin, HttpSettings, ImageSource, Progress, PullError, PullOptions, PullPolicy,
-    ReleaseEndpoints, ResolvedFrom, Resolver, Url,
+    Pulled, ReleaseEndpoints, ResolvedFrom, Resolver, Url,
 };
 use support::{ChecksumBehaviour, IsoBehaviour, ProgressLog, ReleaseServer, TAG};
 use tokio::sync::{Notify, watch};
@@ -21,6 +21,19 @@ fn check_for_newer() -> PullOptions {
         expected_sha256: None,
         ..PullOptions::default()
     }
+}
+
+/// Pulls the server's latest release into `cache`, checking for a newer one.
+async fn pull_latest(cache: &Cache, server: &ReleaseServer) -> Pulled {
+    cache
+        .pull(
+            &ImageSource::Latest,
+            &server.resolver(),
+            &check_for_newer(),
+            |_| {},
+        )
+        .await
+        .unwrap()
 }
 
 /// The ISO, partial and sidecar files under the cache (lock files aside).
@@ -170,15 +183,7 @@ async fn an_interrupted_pull_is_resumed_by_the_next_pull() {
         "nothing partial is listed"
     );
 
-    let pulled = cache
-        .pull(
-            &ImageSource::Latest,
-            &server.resolver(),
-            &check_for_newer(),
-            |_| {},
-        )
-        .await
-        .unwrap();
+    let pulled = pull_latest(&cache, &server).await;
     assert_eq!(
         server.iso_ranges(),
         vec![None, Some(format!("bytes={CUT_AFTER}-"))]
@@ -380,15 +385,7 @@ async fn an_iso_from_a_url_never_becomes_the_latest() {
     let server = ReleaseServer::start(support::make_iso("b2d-v19.03.12", 16)).await;
     let dir = tempfile::tempdir().unwrap();
     let cache = Cache::new(dir.path().join("cache"));
-    let release = cache
-        .pull(
-            &ImageSource::Latest,
-            &server.resolver(),
-            &check_for_newer(),
-            |_| {},
-        )
-        .await
-        .unwrap();
+    let release = pull_latest(&cache, &server).await;
     // A file claiming a newer version, and one claiming the same: both cached beside it.
     for (name, id) in [
         ("claims-v99.iso", "b2d-v99.0.0"),
@@ -576,15 +573,7 @@ async fn offline_with_a_cached_iso_works() {
     let server = ReleaseServer::start(iso.clone()).await;
     let dir = tempfile::tempdir().unwrap();
     let cache = Cache::new(dir.path().join("cache"));
-    let online = cache
-        .pull(
-            &ImageSource::Latest,
-            &server.resolver(),
-            &check_for_newer(),
-            |_| {},
-        )
-        .await
-        .unwrap();
+    let online = pull_latest(&cache, &server).await;
     drop(server);
     let offline = support::resolver_for(&support::unreachable_releases_url(), None);
 
