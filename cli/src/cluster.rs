@@ -12,6 +12,7 @@
 //!     labels: { zone: a }    # swarm node labels (or [zone=a])
 //!     availability: active   # active, pause or drain
 //!     cpus: 2
+//!     ip: 192.168.56.10      # optional: the node's fixed address (else the first it gets, kept)
 //!   - name: node-02
 //! engine:
 //!   labels: [env=dev]
@@ -109,6 +110,10 @@ pub struct NodeEntry {
     pub disk: u64,
     pub labels: BTreeMap<String, String>,
     pub availability: Option<Availability>,
+    /// `ip`: the address the node is pinned at (checked against the network by `up`).
+    pub ip: Option<std::net::Ipv4Addr>,
+    /// Where `ip` was written, for the checks only the network can decide.
+    pub ip_at: Option<Location>,
 }
 
 /// One stack, read and parsed.
@@ -156,6 +161,8 @@ impl ClusterSpec {
             disk: DEFAULT_DISK_MB,
             labels: BTreeMap::new(),
             availability: None,
+            ip: None,
+            ip_at: None,
         };
         ClusterSpec {
             name: DEFAULT_CLUSTER.to_string(),
@@ -321,6 +328,7 @@ struct RawNode {
     disk: Option<Spanned<u64>>,
     labels: Option<Spanned<RawLabels>>,
     availability: Option<Spanned<Availability>>,
+    ip: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -521,7 +529,14 @@ impl Checker<'_> {
             disk: self.disk(raw.defaults.disk.as_ref(), DEFAULT_DISK_MB)?,
         };
         let nodes = match &raw.nodes.value {
-            RawNodes::List(list) => self.node_list(&raw.nodes, list, sizes, host_cpus)?,
+            RawNodes::List(list) => {
+                let cidr = raw
+                    .network
+                    .cidr
+                    .as_ref()
+                    .and_then(|c| vbox_driver::hostonly::parse_host_cidr(&c.value).ok());
+                self.node_list(&raw.nodes, list, sizes, host_cpus, cidr)?
+            }
             RawNodes::Counts(counts) => self.node_counts(&name.value, counts, sizes)?,
         };
         let engine = self.engine(&raw.engine)?;
@@ -652,6 +667,7 @@ impl Checker<'_> {
         list: &[RawNode],
         sizes: Sizes,
         host_cpus: u32,
+        cidr: Option<ipnet::Ipv4Net>,
     ) -> Result<Vec<NodeEntry>, InputError> {
         if list.is_empty() {
             return Err(self.error(
@@ -686,6 +702,10 @@ impl Checker<'_> {
                 Some(l) => self.labels(l)?,
                 None => BTreeMap::new(),
             };
+            let ip = match &n.ip {
+                Some(ip) => Some(self.node_ip(ip, &out, cidr)?),
+                None => None,
+            };
             out.push(NodeEntry {
                 name: n.name.value.clone(),
                 role,
@@ -694,6 +714,8 @@ impl Checker<'_> {
                 disk: self.disk(n.disk.as_ref(), sizes.disk)?,
                 labels,
                 availability: n.availability.as_ref().map(|a| a.value),
+                ip,
+                ip_at: n.ip.as_ref().map(|ip| self.at(ip)),
             });
         }
         if !out.iter().any(|n| n.role == Role::Manager) {
@@ -704,6 +726,59 @@ impl Checker<'_> {
             ));
         }
         Ok(out)
+    }
+
+    /// A node's `ip`: an IPv4 address no other node has and, when the network is written, a
+    /// guest's address on it. The DHCP pool is checked by `up`, which knows the server's.
+    fn node_ip(
+        &self,
+        ip: &Spanned<String>,
+        before: &[NodeEntry],
+        cidr: Option<ipnet::Ipv4Net>,
+    ) -> Result<std::net::Ipv4Addr, InputError> {
+        let addr: std::net::Ipv4Addr = ip.value.trim().parse().map_err(|_| {
+            self.error(
+                ip,
+                format!("ip '{}' is not an IPv4 address", ip.value),
+                "write the node's address as four numbers, such as 192.168.56.10",
+            )
+        })?;
+        if let Some(other) = before.iter().find(|n| n.ip == Some(addr)) {
+            return Err(self.error(
+                ip,
+                format!("ip {addr} is already node '{}''s", other.name),
+                "give each node its own address",
+            ));
+        }
+        if let Some(net) = cidr {
+            let why = if !net.trunc().contains(&addr) {
+                Some(format!(
+                    "ip {addr} is not on the cluster's network {}",
+                    net.trunc()
+                ))
+            } else if addr == net.network() || addr == net.broadcast() {
+                Some(format!(
+                    "ip {addr} is the network's own (network or broadcast) address"
+                ))
+            } else if addr == net.addr() {
+                Some(format!("ip {addr} is the host's address on the network"))
+            } else {
+                None
+            };
+            if let Some(why) = why {
+                let first = u32::from(net.network()) + 3;
+                return Err(self.error(
+                    ip,
+                    why,
+                    &format!(
+                        "pick an address of {} other than the host's and the DHCP server's, outside the DHCP pool (.100 and up on a /24), such as {}",
+                        net.trunc(),
+                        std::net::Ipv4Addr::from(first)
+                    ),
+                ));
+            }
+        }
+        Ok(addr)
     }
 
     fn node_counts(
@@ -740,6 +815,8 @@ impl Checker<'_> {
             disk: sizes.disk,
             labels: BTreeMap::new(),
             availability: None,
+            ip: None,
+            ip_at: None,
         };
         let mut out: Vec<NodeEntry> = (1..=managers)
             .map(|i| node(format!("{cluster}-manager-{i}"), Role::Manager))
@@ -984,6 +1061,29 @@ mod tests {
             place("name: a\nnodes: [ { name: n1, availability: sometimes } ]\n"),
             "2:36"
         );
+        // Fixed addresses: an address, each node's own, on the network when it is written.
+        assert_eq!(
+            place("name: a\nnodes: [ { name: n1, ip: 1.2.3 } ]\n"),
+            "2:26"
+        );
+        assert_eq!(
+            place("name: a\nnodes: [ { name: n1, ip: 10.1.1.5 }, { name: n2, ip: 10.1.1.5 } ]\n"),
+            "2:54"
+        );
+        assert_eq!(
+            place(
+                "name: a\nnetwork: { cidr: 192.168.56.1/24 }\nnodes: [ { name: n1, ip: 192.168.57.5 } ]\n"
+            ),
+            "3:26"
+        );
+        assert_eq!(
+            place(
+                "name: a\nnetwork: { cidr: 192.168.56.1/24 }\nnodes: [ { name: n1, ip: 192.168.56.1 } ]\n"
+            ),
+            "3:26"
+        );
+        let c = check("name: a\nnodes: [ { name: n1, ip: 192.168.56.10 } ]\n").unwrap();
+        assert_eq!(c.nodes[0].ip, Some("192.168.56.10".parse().unwrap()));
         assert_eq!(
             place(
                 "name: a\nnodes: [ { name: n1 } ]\nengine: { registry_mirrors: [192.168.56.1:5000] }\n"

@@ -267,6 +267,10 @@ pub struct NodeRecord {
     /// marked still leaves it known as vswarm's).
     #[serde(default)]
     pub made: bool,
+    /// The address the node's boot script pins (written by provisioning): the node comes up
+    /// at it whatever its DHCP server hands out.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pinned: Option<String>,
 }
 
 /// A deployed stack.
@@ -314,6 +318,7 @@ impl ClusterRecord {
                             role: n.role,
                             ip: Some(n.ip),
                             ssh_port: None,
+                            pinned: None,
                             made: false,
                         })
                         .collect(),
@@ -424,6 +429,7 @@ mod tests {
                 ip: Some("192.168.56.101".into()),
                 ssh_port: Some(40000),
                 made: true,
+                pinned: None,
             }],
             ..ClusterRecord::default()
         };

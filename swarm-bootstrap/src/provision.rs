@@ -38,6 +38,16 @@ pub struct NodeAccess {
     pub name: String,
     pub ssh: SshTarget,
     pub ip: IpAddr,
+    /// When set, `ip` is fixed in the guest: its boot script sets it on the interface of that
+    /// network, whatever a DHCP server hands out, and it is set now if the guest has another.
+    pub fixed: Option<FixedAddress>,
+}
+
+/// How a node's address is fixed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FixedAddress {
+    /// The network's prefix length (24 for 255.255.255.0).
+    pub prefix: u8,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -48,6 +58,15 @@ pub enum ProvisionError {
     Tls(#[from] TlsError),
     #[error(transparent)]
     Engine(#[from] EngineError),
+    #[error(
+        "{node} has no interface on the network of {ip}/{prefix} to fix its address on (its addresses: {seen})"
+    )]
+    NoInterface {
+        node: String,
+        ip: std::net::Ipv4Addr,
+        prefix: u8,
+        seen: String,
+    },
     #[error("{node}: {source}")]
     InvalidOption {
         node: String,
@@ -186,6 +205,89 @@ pub trait Provisioner: Sync {
     fn restart_command(&self) -> &str;
     /// Where vswarm notes the configuration Docker was last started with by it.
     fn stamp_path(&self) -> &str;
+    /// The script the guest runs at every boot before Docker starts (boot2docker's
+    /// `bootsync.sh`), where a fixed address is set.
+    fn boot_script_path(&self) -> &str;
+    /// Shell that gives the interface whose MAC is `mac` (`08:00:27:aa:bb:cc`) the fixed
+    /// address `ip/prefix`, stopping its DHCP client first.
+    fn fixed_address_script(&self, mac: &str, ip: std::net::Ipv4Addr, prefix: u8) -> String;
+}
+
+/// The lines of a boot script vswarm owns: it replaces what lies between them and keeps the
+/// rest of the user's script.
+const BLOCK_BEGIN: &str =
+    "# vswarm: fixed address of this node (begin; vswarm rewrites this block)";
+const BLOCK_END: &str = "# vswarm: fixed address of this node (end)";
+
+/// `script` with vswarm's block set to `block` (appended when the script has none).
+pub fn with_block(script: &str, block: &str) -> String {
+    let mut out = String::new();
+    let mut lines = script.lines();
+    let mut placed = false;
+    while let Some(line) = lines.next() {
+        if line == BLOCK_BEGIN && !placed {
+            for l in lines.by_ref() {
+                if l == BLOCK_END {
+                    break;
+                }
+            }
+            out += block;
+            placed = true;
+        } else {
+            out += line;
+            out.push('\n');
+        }
+    }
+    if !placed {
+        if out.is_empty() {
+            out += "#!/bin/sh\n";
+        }
+        out += block;
+    }
+    out
+}
+
+/// `ip -4 addr show`, read into (interface, address, prefix) in the order printed (iproute2's
+/// and busybox's layouts).
+pub fn interface_addresses(text: &str) -> Vec<(String, std::net::Ipv4Addr, u8)> {
+    let mut out = Vec::new();
+    let mut iface = String::new();
+    for line in text.lines() {
+        if !line.starts_with(' ') && !line.starts_with('\t') {
+            if let Some(name) = line.split(": ").nth(1) {
+                iface = name
+                    .split(['@', ':'])
+                    .next()
+                    .unwrap_or("")
+                    .trim()
+                    .to_string();
+            }
+            continue;
+        }
+        let mut words = line.split_whitespace();
+        if words.next() == Some("inet")
+            && let Some((a, p)) = words.next().and_then(|w| w.split_once('/'))
+            && let (Ok(a), Ok(p)) = (a.parse(), p.parse())
+        {
+            out.push((iface.clone(), a, p));
+        }
+    }
+    out
+}
+
+/// The interface a node's fixed address belongs on: the one that has it, else the one with an
+/// address on its network (the DHCP lease it is replacing).
+fn interface_for(
+    addrs: &[(String, std::net::Ipv4Addr, u8)],
+    ip: std::net::Ipv4Addr,
+    prefix: u8,
+) -> Option<String> {
+    let net = ipnet::Ipv4Net::new(ip, prefix).ok()?.trunc();
+    addrs
+        .iter()
+        .find(|(_, a, _)| *a == ip)
+        .or_else(|| addrs.iter().find(|(_, a, _)| net.contains(a)))
+        .map(|(i, _, _)| i.clone())
 }
 
 /// boot2docker: `/var/lib/boot2docker/{ca,server,server-key}.pem` and `profile`.
@@ -255,6 +357,23 @@ impl Provisioner for Boot2Docker {
     fn stamp_path(&self) -> &str {
         "/var/lib/boot2docker/.vswarm-started-with"
     }
+    fn boot_script_path(&self) -> &str {
+        "/var/lib/boot2docker/bootsync.sh"
+    }
+    fn fixed_address_script(&self, mac: &str, ip: std::net::Ipv4Addr, prefix: u8) -> String {
+        // boot2docker's DHCP client (tinycore's dhcp.sh: `udhcpc -b -i IF -p
+        // /var/run/udhcpc.IF.pid`) would take the address back at its next renewal: it stops
+        // first. The interface is found by its MAC: names follow the adapters' order, which a
+        // user may change.
+        let net = ipnet::Ipv4Net::new(ip, prefix)
+            .unwrap_or_else(|_| ipnet::Ipv4Net::from(ip))
+            .trunc();
+        format!(
+            "{BLOCK_BEGIN}\nfor d in /sys/class/net/*; do\n  [ \"$(cat \"$d/address\" 2>/dev/null)\" = {mac} ] || continue\n  i=\"${{d##*/}}\"\n  [ -f \"/var/run/udhcpc.$i.pid\" ] && kill \"$(cat \"/var/run/udhcpc.$i.pid\")\" 2>/dev/null\n  ifconfig \"$i\" {ip} netmask {mask} broadcast {brd} up\ndone\n{BLOCK_END}\n",
+            mask = net.netmask(),
+            brd = net.broadcast(),
+        )
+    }
 }
 
 /// What provisioning changed on a node.
@@ -303,7 +422,7 @@ pub async fn provision_node(
     // Everything we need to know, in one command.
     let sep = "---vswarm---";
     let probe = format!(
-        "{settle}; hostname; echo {sep}; sudo cat {ca} 2>/dev/null; echo {sep}; sudo cat {cert} 2>/dev/null; echo {sep}; sudo cat {cfg} 2>/dev/null; echo {sep}; if {status}; then echo running; else echo stopped; fi; echo {sep}; sudo cat {key} 2>/dev/null; echo {sep}; cat {stamp} 2>/dev/null; true",
+        "{settle}; hostname; echo {sep}; sudo cat {ca} 2>/dev/null; echo {sep}; sudo cat {cert} 2>/dev/null; echo {sep}; sudo cat {cfg} 2>/dev/null; echo {sep}; if {status}; then echo running; else echo stopped; fi; echo {sep}; sudo cat {key} 2>/dev/null; echo {sep}; cat {stamp} 2>/dev/null; echo {sep}; {address}",
         ca = provisioner.ca_path(),
         cert = provisioner.cert_path(),
         cfg = provisioner.config_path(),
@@ -311,6 +430,7 @@ pub async fn provision_node(
         key = provisioner.key_path(),
         stamp = provisioner.stamp_path(),
         settle = provisioner.settle_command(),
+        address = address_probe(provisioner, sep),
     );
     // Meanwhile, a daemon that already answers over TLS is asked once (briefly): when nothing
     // needs changing, that client is the result, and a converged node costs no extra round.
@@ -343,6 +463,18 @@ pub async fn provision_node(
         part(5),
         part(6).trim(),
     );
+    if let (Some(fixed), IpAddr::V4(ip)) = (node.fixed, node.ip) {
+        fix_address(
+            provisioner,
+            &ssh,
+            node,
+            ip,
+            fixed.prefix,
+            (part(7), part(8), part(9)),
+            &mut report,
+        )
+        .await?;
+    }
 
     if hostname != node.name {
         ssh.run(&provisioner.set_hostname(&node.name)).await?;
@@ -362,14 +494,21 @@ pub async fn provision_node(
             .await?;
         report.changed.push("engine options");
     }
+    // A renewed certificate alone restarts nothing: dockerd cannot reload its TLS material and
+    // a restart stops every container (live-restore, which would keep them, is refused in
+    // swarm mode). While the daemon answers with the certificate it has, it serves the new one
+    // from its next start; one that no longer answers (expired, another address) restarts.
+    let needs_restart = report
+        .changed
+        .iter()
+        .any(|c| matches!(*c, "hostname" | "engine options"));
     // The daemon runs what the files say only if it started after they were written: the stamp
     // holds the configuration of its last start by vswarm, and a daemon that does not answer
     // over TLS (an earlier run stopped between writing and restarting) is restarted too. A
     // certificate renewed without a restart (`regenerate-certs`) changes neither.
     let started_with = hex::encode(Sha256::digest(config.as_bytes()));
-    let mut restart = !report.changed.is_empty()
-        || status != "running"
-        || (!stamp.is_empty() && stamp != started_with);
+    let mut restart =
+        needs_restart || status != "running" || (!stamp.is_empty() && stamp != started_with);
     let mut engine = None;
     if !restart {
         engine = match answering {
@@ -402,6 +541,95 @@ pub async fn provision_node(
     }
     tracing::info!(node = %node.name, changed = ?report.changed, "provisioned");
     Ok((report, engine))
+}
+
+/// What [`fix_address`] reads: the boot script, `ip -4 addr show` and each interface's MAC,
+/// separated by `sep` lines.
+fn address_probe(provisioner: &impl Provisioner, sep: &str) -> String {
+    format!(
+        "sudo cat {boot} 2>/dev/null; echo {sep}; ip -4 addr show 2>/dev/null; echo {sep}; for d in /sys/class/net/*; do echo \"${{d##*/}} $(cat $d/address 2>/dev/null)\"; done; true",
+        boot = provisioner.boot_script_path()
+    )
+}
+
+/// Makes sure a started node is at its fixed address (`node.fixed` set): its boot script sets
+/// it, but a guest whose boot script lost it, or that has not run it yet, gets it now. Returns
+/// what changed. One SSH connection.
+pub async fn ensure_fixed_address(
+    provisioner: &impl Provisioner,
+    node: &NodeAccess,
+    known: &KnownHosts,
+) -> Result<Vec<&'static str>, ProvisionError> {
+    let mut report = ProvisionReport {
+        node: node.name.clone(),
+        changed: Vec::new(),
+        ssh_connections: 1,
+    };
+    let (Some(fixed), IpAddr::V4(ip)) = (node.fixed, node.ip) else {
+        return Ok(report.changed);
+    };
+    let ssh = SshConnection::connect(&node.ssh, known, Duration::from_secs(60)).await?;
+    let sep = "---vswarm---";
+    let seen = ssh.run(&address_probe(provisioner, sep)).await?;
+    let parts: Vec<&str> = seen.split(&format!("{sep}\n")).collect();
+    let part = |i: usize| parts.get(i).copied().unwrap_or("");
+    fix_address(
+        provisioner,
+        &ssh,
+        node,
+        ip,
+        fixed.prefix,
+        (part(0), part(1), part(2)),
+        &mut report,
+    )
+    .await?;
+    Ok(report.changed)
+}
+
+/// Makes the node's address `ip` fixed: written into its boot script, and set now when the
+/// guest has another. `seen` is the probe's boot script, `ip -4 addr show` and MACs.
+async fn fix_address(
+    provisioner: &impl Provisioner,
+    ssh: &SshConnection,
+    node: &NodeAccess,
+    ip: std::net::Ipv4Addr,
+    prefix: u8,
+    seen: (&str, &str, &str),
+    report: &mut ProvisionReport,
+) -> Result<(), ProvisionError> {
+    let (script, addrs, macs) = seen;
+    let addrs = interface_addresses(addrs);
+    let no_interface = || ProvisionError::NoInterface {
+        node: node.name.clone(),
+        ip,
+        prefix,
+        seen: addrs
+            .iter()
+            .map(|(i, a, p)| format!("{i} {a}/{p}"))
+            .collect::<Vec<_>>()
+            .join(", "),
+    };
+    let iface = interface_for(&addrs, ip, prefix).ok_or_else(no_interface)?;
+    let mac = macs
+        .lines()
+        .filter_map(|l| l.split_once(' '))
+        .find(|(i, _)| *i == iface)
+        .map(|(_, m)| m.trim().to_string())
+        .filter(|m| m.len() == 17 && m.chars().all(|c| c.is_ascii_hexdigit() || c == ':'))
+        .ok_or_else(no_interface)?;
+    let block = provisioner.fixed_address_script(&mac, ip, prefix);
+    let wanted = with_block(script, &block);
+    if wanted != script {
+        ssh.upload(provisioner.boot_script_path(), wanted.as_bytes(), "755")
+            .await?;
+        report.changed.push("fixed address");
+    }
+    if !addrs.iter().any(|(i, a, _)| *i == iface && *a == ip) {
+        ssh.run(&format!("sudo sh -c '{block}'")).await?;
+        report.changed.push("address");
+        tracing::info!(node = %node.name, %ip, interface = %iface, "address set");
+    }
+    Ok(())
 }
 
 /// Issues the node a new server certificate and installs it with the CA.
@@ -472,6 +700,54 @@ mod tests {
             ),
             "{p}"
         );
+    }
+
+    #[test]
+    fn the_fixed_address_block_is_replaced_and_the_users_lines_kept() {
+        let block = Boot2Docker.fixed_address_script(
+            "08:00:27:aa:bb:cc",
+            "192.168.56.10".parse().unwrap(),
+            24,
+        );
+        assert!(block.contains("= 08:00:27:aa:bb:cc ]"), "{block}");
+        assert!(
+            block.contains(
+                "ifconfig \"$i\" 192.168.56.10 netmask 255.255.255.0 broadcast 192.168.56.255 up"
+            ),
+            "{block}"
+        );
+        assert!(!block.contains('\''), "run inside sh -c '...': {block}");
+        let fresh = with_block("", &block);
+        assert_eq!(fresh, format!("#!/bin/sh\n{block}"));
+        let user = "#!/bin/sh\necho mine\n";
+        let once = with_block(user, &block);
+        assert_eq!(once, format!("{user}{block}"));
+        let other = Boot2Docker.fixed_address_script(
+            "08:00:27:aa:bb:cc",
+            "192.168.56.11".parse().unwrap(),
+            24,
+        );
+        let twice = with_block(&format!("{once}echo after\n"), &other);
+        assert_eq!(twice, format!("{user}{other}echo after\n"));
+        assert_eq!(with_block(&twice, &other), twice);
+    }
+
+    #[test]
+    fn interface_addresses_are_read_in_both_layouts() {
+        let iproute = "1: lo: <LOOPBACK,UP> mtu 65536 qdisc noqueue state UNKNOWN group default qlen 1000\n    inet 127.0.0.1/8 scope host lo\n       valid_lft forever preferred_lft forever\n3: eth1@if12: <BROADCAST,MULTICAST,UP> mtu 1500\n    inet 192.168.56.101/24 brd 192.168.56.255 scope global eth1\n";
+        let a = interface_addresses(iproute);
+        assert_eq!(
+            a,
+            vec![
+                ("lo".to_string(), "127.0.0.1".parse().unwrap(), 8),
+                ("eth1".to_string(), "192.168.56.101".parse().unwrap(), 24)
+            ]
+        );
+        assert_eq!(
+            interface_for(&a, "192.168.56.10".parse().unwrap(), 24),
+            Some("eth1".to_string())
+        );
+        assert_eq!(interface_for(&a, "10.9.0.1".parse().unwrap(), 24), None);
     }
 
     #[test]

@@ -220,15 +220,19 @@ impl ClusterCa {
         self.dir.join("ca.pem")
     }
 
-    /// A server certificate for a node: its IP, `localhost` and its name as SANs.
+    /// A server certificate for a node: every address it is reached at (its IP; `127.0.0.1`
+    /// and `localhost`, for a NAT-forwarded port or a client on the node; its hostname).
     pub fn issue_server(&self, node: &str, ip: IpAddr) -> Result<Issued, TlsError> {
         let mut params = CertificateParams::default();
         let mut dn = DistinguishedName::new();
         dn.push(DnType::OrganizationName, "vswarm");
         dn.push(DnType::CommonName, node);
         params.distinguished_name = dn;
-        params.subject_alt_names =
-            vec![SanType::IpAddress(ip), SanType::DnsName(dns("localhost")?)];
+        params.subject_alt_names = vec![
+            SanType::IpAddress(ip),
+            SanType::IpAddress(IpAddr::V4(std::net::Ipv4Addr::LOCALHOST)),
+            SanType::DnsName(dns("localhost")?),
+        ];
         if let Ok(name) = node.to_string().try_into() {
             params.subject_alt_names.push(SanType::DnsName(name));
         }

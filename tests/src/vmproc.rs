@@ -350,7 +350,15 @@ impl VmProcess {
         ));
         let booted = Arc::new(AtomicBool::new(false));
         spawn_console_reader(console, self.run_dir.join("console.log"), booted.clone());
-        let mut reported = false;
+        let mut reported: Option<Instant> = None;
+        // VBoxService's VMInfo loop reports the guest's addresses every 10 s (its
+        // --vminfo-interval), writing only what changed.
+        let interval = Duration::from_millis(
+            std::env::var("VBOXSIM_GA_INTERVAL_MS")
+                .ok()
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(10_000),
+        );
         let mut acpi_sent = false;
         loop {
             if let Some(status) = self
@@ -376,10 +384,17 @@ impl VmProcess {
                     signal(init, libc::SIGTERM);
                 }
             }
-            if !reported && booted.load(Ordering::Relaxed) {
-                reported = true;
-                log(&format!("Guest booted in {} ms", t0.elapsed().as_millis()));
-                self.report_guest_properties()?;
+            match reported {
+                None if booted.load(Ordering::Relaxed) => {
+                    reported = Some(Instant::now());
+                    log(&format!("Guest booted in {} ms", t0.elapsed().as_millis()));
+                    self.report_guest_properties()?;
+                }
+                Some(at) if at.elapsed() >= interval => {
+                    reported = Some(Instant::now());
+                    self.report_addresses()?;
+                }
+                _ => {}
             }
             std::thread::sleep(Duration::from_millis(20));
         }
@@ -818,7 +833,7 @@ impl VmProcess {
                 "Up".into(),
                 "",
             );
-            if let Some((ip, prefix)) = a.lease {
+            if let Some((ip, prefix)) = self.guest_address(a.slot - 1) {
                 let net = Ipv4Net::new(ip, prefix)?;
                 set(
                     &format!("/VirtualBox/GuestInfo/Net/{i}/V4/IP"),
@@ -840,6 +855,84 @@ impl VmProcess {
         }
         set("/VirtualBox/GuestInfo/Net/Count", count.to_string(), "");
         reg.save()?;
+        Ok(())
+    }
+
+    /// The first IPv4 address the guest has on eth`index` (what VBoxService reads), asked
+    /// inside its network namespace.
+    fn guest_address(&self, index: usize) -> Option<(Ipv4Addr, u8)> {
+        let pid = self.guest.as_ref()?.id();
+        let out = Command::new("nsenter")
+            .arg(format!("--net=/proc/{pid}/ns/net"))
+            .args([
+                "ip",
+                "-4",
+                "-o",
+                "addr",
+                "show",
+                "dev",
+                &format!("eth{index}"),
+            ])
+            .output()
+            .ok()?;
+        let text = String::from_utf8_lossy(&out.stdout);
+        let word = text
+            .split_whitespace()
+            .skip_while(|w| *w != "inet")
+            .nth(1)?;
+        let (ip, prefix) = word.split_once('/')?;
+        Some((ip.parse().ok()?, prefix.parse().ok()?))
+    }
+
+    /// VBoxService's later rounds: the host-only adapters' addresses, written when they
+    /// changed (a guest that set its own, a lease renewed to another).
+    fn report_addresses(&self) -> Result<()> {
+        let now: Vec<(usize, Option<(Ipv4Addr, u8)>)> = self
+            .adapters
+            .iter()
+            .map(|a| (a.slot - 1, self.guest_address(a.slot - 1)))
+            .collect();
+        let mut reg = LockedRegistry::open(&self.sim.home)?;
+        let Some(vm) = reg.reg.vms.iter_mut().find(|v| v.uuid == self.vm.uuid) else {
+            return Ok(());
+        };
+        let mut changed = false;
+        for (i, address) in now {
+            let Some((ip, prefix)) = address else {
+                continue;
+            };
+            let net = Ipv4Net::new(ip, prefix)?;
+            for (k, v) in [
+                (
+                    format!("/VirtualBox/GuestInfo/Net/{i}/V4/IP"),
+                    ip.to_string(),
+                ),
+                (
+                    format!("/VirtualBox/GuestInfo/Net/{i}/V4/Broadcast"),
+                    net.broadcast().to_string(),
+                ),
+                (
+                    format!("/VirtualBox/GuestInfo/Net/{i}/V4/Netmask"),
+                    net.netmask().to_string(),
+                ),
+            ] {
+                if vm.guest_properties.get(&k).map(|p| p.value.as_str()) != Some(v.as_str()) {
+                    log(&format!("Guest additions: {k} = {v}"));
+                    vm.guest_properties.insert(
+                        k,
+                        GuestProperty {
+                            value: v,
+                            timestamp: now_nanos(),
+                            flags: String::new(),
+                        },
+                    );
+                    changed = true;
+                }
+            }
+        }
+        if changed {
+            reg.save()?;
+        }
         Ok(())
     }
 

@@ -94,6 +94,7 @@ impl Cluster {
                 key: self.key.clone(),
             },
             ip: IpAddr::V4(ip),
+            fixed: None,
         }
     }
 

@@ -84,6 +84,7 @@ pub async fn regenerate(
                 name: node.name.clone(),
                 ssh: cluster.ssh_target(node)?,
                 ip: cluster.ip(node)?,
+                fixed: None,
             };
             renew_server_certificate(&Boot2Docker, &access, ca, client, known, restart_docker)
                 .await

@@ -5,7 +5,9 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 use swarm_bootstrap::engine::Engine;
-use swarm_bootstrap::provision::{Boot2Docker, NodeAccess, renew_server_certificate};
+use swarm_bootstrap::provision::{
+    Boot2Docker, FixedAddress, NodeAccess, ensure_fixed_address, renew_server_certificate,
+};
 use swarm_bootstrap::swarm::remove_member;
 use swarm_bootstrap::tls::ClusterCa;
 use vbox_driver::driver::Driver;
@@ -172,6 +174,38 @@ async fn start_node(
         .await
         .doing(format!("waiting for the address of {}", node.name))?;
     let client = cluster.client();
+    // A node with a fixed address comes up at it (its boot script sets it); the guest
+    // additions may first report the DHCP lease the script replaces, so the guest is asked.
+    let fixed = node
+        .pinned
+        .as_deref()
+        .and_then(|p| p.parse::<std::net::Ipv4Addr>().ok())
+        .zip(cluster.network_prefix());
+    let ip = match fixed {
+        Some((pinned, prefix)) => {
+            if ip != pinned {
+                let mut target = cluster.ssh_target(node)?;
+                target.host = "127.0.0.1".into();
+                let access = NodeAccess {
+                    name: node.name.clone(),
+                    ssh: target,
+                    ip: pinned.into(),
+                    fixed: Some(FixedAddress { prefix }),
+                };
+                let changed = ensure_fixed_address(&Boot2Docker, &access, &cluster.known_hosts())
+                    .await
+                    .doing(format!("setting the fixed address of {}", node.name))?;
+                if !changed.is_empty() {
+                    session.warn(format!(
+                        "{}'s boot script had not set its address {pinned} (it came up at {ip}): set it",
+                        node.name
+                    ));
+                }
+            }
+            pinned
+        }
+        None => ip,
+    };
     if node.ip.as_deref() != Some(ip.to_string().as_str()) {
         // DHCP moved it: its certificate must name the new address. Docker restarts at boot
         // anyway, so restarting it now stops nothing that was running.
@@ -189,6 +223,7 @@ async fn start_node(
             name: node.name.clone(),
             ssh: target,
             ip: ip.into(),
+            fixed: None,
         };
         renew_server_certificate(
             &Boot2Docker,

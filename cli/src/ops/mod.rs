@@ -266,6 +266,15 @@ impl Cluster {
         recorded_network(&self.record)
     }
 
+    /// The prefix length of the recorded network (24 for a /24), once known.
+    pub fn network_prefix(&self) -> Option<u8> {
+        self.record
+            .network
+            .as_ref()
+            .and_then(|n| n.cidr.parse::<ipnet::Ipv4Net>().ok())
+            .map(|n| n.prefix_len())
+    }
+
     /// The client's TLS files (issued by `up`).
     pub fn client(&self) -> ClientFiles {
         ClientFiles::in_dir(&self.dir.client())

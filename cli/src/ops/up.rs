@@ -19,7 +19,9 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 use swarm_bootstrap::deploy::deploy_stack;
 use swarm_bootstrap::engine::Engine;
-use swarm_bootstrap::provision::{Boot2Docker, EngineOptions, NodeAccess, provision_node};
+use swarm_bootstrap::provision::{
+    Boot2Docker, EngineOptions, FixedAddress, NodeAccess, provision_node,
+};
 use swarm_bootstrap::ssh::{KnownHosts, SshTarget};
 use swarm_bootstrap::stack::PublishMode;
 use swarm_bootstrap::swarm::{Role as SwarmRole, SwarmMember, form_swarm};
@@ -308,6 +310,7 @@ async fn preflight(
     };
     let plan =
         plan_hostonly_network(&version, &request, &survey).map_err(|e| network_error(e, spec))?;
+    check_fixed_addresses(spec, &plan)?;
     Ok(Preflight {
         vbm,
         version,
@@ -316,6 +319,68 @@ async fn preflight(
         plan,
         claimed,
     })
+}
+
+/// Each node's `ip` against the network: on it, neither the host's nor the DHCP server's, and
+/// outside the pool the server leases (which would hand it to another machine).
+fn check_fixed_addresses(
+    spec: &ClusterSpec,
+    plan: &vbox_driver::hostonly::NetworkPlan,
+) -> Result<()> {
+    let net = plan.net.trunc();
+    let range = plan.range;
+    for node in &spec.nodes {
+        let Some(ip) = node.ip else { continue };
+        let why = if !net.contains(&ip) {
+            format!(
+                "ip {ip} of {} is not on the cluster's network {net}",
+                node.name
+            )
+        } else if ip == net.network() || ip == net.broadcast() {
+            format!(
+                "ip {ip} of {} is the network's own (network or broadcast) address",
+                node.name
+            )
+        } else if ip == plan.net.addr() {
+            format!(
+                "ip {ip} of {} is the host's address on the network",
+                node.name
+            )
+        } else if ip == range.server {
+            format!("ip {ip} of {} is the DHCP server's address", node.name)
+        } else if (u32::from(range.lower)..=u32::from(range.upper)).contains(&u32::from(ip)) {
+            format!(
+                "ip {ip} of {} lies in the DHCP pool {}-{}, which may lend it to another machine",
+                node.name, range.lower, range.upper
+            )
+        } else {
+            continue;
+        };
+        let free = (u32::from(net.network()) + 1..u32::from(net.broadcast()))
+            .map(std::net::Ipv4Addr::from)
+            .find(|a| {
+                *a != plan.net.addr()
+                    && *a != range.server
+                    && !(u32::from(range.lower)..=u32::from(range.upper)).contains(&u32::from(*a))
+                    && !spec.nodes.iter().any(|n| n.ip == Some(*a))
+            });
+        let help = match free {
+            Some(a) => format!(
+                "pick an address of {net} outside {}-{}, such as {a}",
+                range.lower, range.upper
+            ),
+            None => format!(
+                "the network {net} has no address outside its DHCP pool: leave `ip` out, or use a larger network"
+            ),
+        };
+        let e = InputError::new(why).help(help);
+        return Err(match &node.ip_at {
+            Some(at) => e.at(at.clone(), spec.text.as_deref()),
+            None => e,
+        }
+        .into());
+    }
+    Ok(())
 }
 
 /// A network error: the cluster file's fault when it names the CIDR.
@@ -672,6 +737,7 @@ async fn bring_node(
             ip: None,
             ssh_port: None,
             made: false,
+            pinned: None,
         }),
     })?;
     let vm_spec = NodeSpec {
@@ -708,9 +774,9 @@ async fn bring_node(
         .bring_up(&vm_spec, &on_step)
         .await
         .doing(format!("bringing up the VM of {name}"))?;
+    let ip = fixed_address(&recorder.snapshot(), node, up.ip, &driver.network().dhcp);
     recorder.update(|r| {
         if let Some(n) = r.node_mut(&name) {
-            n.ip = Some(up.ip.to_string());
             n.ssh_port = Some(up.ssh.port);
         }
     })?;
@@ -724,16 +790,25 @@ async fn bring_node(
             user: up.ssh.user.clone(),
             key: recorder.dir.key(),
         },
-        ip: IpAddr::V4(up.ip),
+        ip: IpAddr::V4(ip),
+        fixed: Some(FixedAddress {
+            prefix: driver.network().host.prefix_len(),
+        }),
     };
     let (report, engine) = provision_node(&Boot2Docker, &access, ca, client, known, options)
         .await
         .doing(format!("provisioning Docker on {name}"))?;
+    recorder.update(|r| {
+        if let Some(n) = r.node_mut(&name) {
+            n.ip = Some(ip.to_string());
+            n.pinned = Some(ip.to_string());
+        }
+    })?;
     reporter.event(Event::NodeDone {
         node: name.clone(),
         detail: format!(
             "{} {}",
-            up.ip,
+            ip,
             if up.created == Created::New {
                 "(new)"
             } else {
@@ -747,7 +822,7 @@ async fn bring_node(
     Ok(ReadyNode {
         name,
         role: node.role,
-        ip: IpAddr::V4(up.ip),
+        ip: IpAddr::V4(ip),
         ssh_port: up.ssh.port,
         created: up.created == Created::New,
         changed: report.changed,
@@ -755,6 +830,42 @@ async fn bring_node(
         labels: node.labels.clone(),
         availability: node.availability,
     })
+}
+
+/// The address a node is fixed at: the cluster file's `ip`, else the one it was fixed at
+/// before, else the one it came up at (its first lease), unless another node of the cluster is
+/// fixed there (a DHCP server that forgot its leases): then the first address of the pool no
+/// node holds.
+fn fixed_address(
+    record: &ClusterRecord,
+    node: &NodeEntry,
+    came_up_at: std::net::Ipv4Addr,
+    pool: &vbox_driver::hostonly::DhcpRange,
+) -> std::net::Ipv4Addr {
+    if let Some(ip) = node.ip {
+        return ip;
+    }
+    let held: Vec<std::net::Ipv4Addr> = record
+        .nodes
+        .iter()
+        .filter(|n| n.name != node.name)
+        .filter_map(|n| n.pinned.as_deref().or(n.ip.as_deref()))
+        .filter_map(|ip| ip.parse().ok())
+        .collect();
+    if let Some(ip) = record
+        .node(&node.name)
+        .and_then(|n| n.pinned.as_deref())
+        .and_then(|ip| ip.parse().ok())
+    {
+        return ip;
+    }
+    if !held.contains(&came_up_at) {
+        return came_up_at;
+    }
+    (u32::from(pool.lower)..=u32::from(pool.upper))
+        .map(std::net::Ipv4Addr::from)
+        .find(|a| !held.contains(a) && *a != came_up_at)
+        .unwrap_or(came_up_at)
 }
 
 /// Probes every published port of a stack on every node.
