@@ -463,18 +463,14 @@ pub async fn provision_node(
         part(5),
         part(6).trim(),
     );
-    if let (Some(fixed), IpAddr::V4(ip)) = (node.fixed, node.ip) {
-        fix_address(
-            provisioner,
-            &ssh,
-            node,
-            ip,
-            fixed.prefix,
-            (part(7), part(8), part(9)),
-            &mut report,
-        )
-        .await?;
-    }
+    fix_address(
+        provisioner,
+        &ssh,
+        node,
+        parts.get(7..).unwrap_or(&[]),
+        &mut report,
+    )
+    .await?;
 
     if hostname != node.name {
         ssh.run(&provisioner.set_hostname(&node.name)).await?;
@@ -565,39 +561,32 @@ pub async fn ensure_fixed_address(
         changed: Vec::new(),
         ssh_connections: 1,
     };
-    let (Some(fixed), IpAddr::V4(ip)) = (node.fixed, node.ip) else {
+    if node.fixed.is_none() {
         return Ok(report.changed);
-    };
+    }
     let ssh = SshConnection::connect(&node.ssh, known, Duration::from_secs(60)).await?;
     let sep = "---vswarm---";
     let seen = ssh.run(&address_probe(provisioner, sep)).await?;
     let parts: Vec<&str> = seen.split(&format!("{sep}\n")).collect();
-    let part = |i: usize| parts.get(i).copied().unwrap_or("");
-    fix_address(
-        provisioner,
-        &ssh,
-        node,
-        ip,
-        fixed.prefix,
-        (part(0), part(1), part(2)),
-        &mut report,
-    )
-    .await?;
+    fix_address(provisioner, &ssh, node, &parts, &mut report).await?;
     Ok(report.changed)
 }
 
-/// Makes the node's address `ip` fixed: written into its boot script, and set now when the
-/// guest has another. `seen` is the probe's boot script, `ip -4 addr show` and MACs.
+/// Makes the node's address fixed when `node.fixed` says so: written into its boot script, and
+/// set now when the guest has another. `seen` is what [`address_probe`] printed, in parts:
+/// the boot script, `ip -4 addr show` and the MACs.
 async fn fix_address(
     provisioner: &impl Provisioner,
     ssh: &SshConnection,
     node: &NodeAccess,
-    ip: std::net::Ipv4Addr,
-    prefix: u8,
-    seen: (&str, &str, &str),
+    seen: &[&str],
     report: &mut ProvisionReport,
 ) -> Result<(), ProvisionError> {
-    let (script, addrs, macs) = seen;
+    let (Some(FixedAddress { prefix }), IpAddr::V4(ip)) = (node.fixed, node.ip) else {
+        return Ok(());
+    };
+    let part = |i: usize| seen.get(i).copied().unwrap_or("");
+    let (script, addrs, macs) = (part(0), part(1), part(2));
     let addrs = interface_addresses(addrs);
     let no_interface = || ProvisionError::NoInterface {
         node: node.name.clone(),

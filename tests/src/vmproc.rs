@@ -862,26 +862,7 @@ impl VmProcess {
     /// inside its network namespace.
     fn guest_address(&self, index: usize) -> Option<(Ipv4Addr, u8)> {
         let pid = self.guest.as_ref()?.id();
-        let out = Command::new("nsenter")
-            .arg(format!("--net=/proc/{pid}/ns/net"))
-            .args([
-                "ip",
-                "-4",
-                "-o",
-                "addr",
-                "show",
-                "dev",
-                &format!("eth{index}"),
-            ])
-            .output()
-            .ok()?;
-        let text = String::from_utf8_lossy(&out.stdout);
-        let word = text
-            .split_whitespace()
-            .skip_while(|w| *w != "inet")
-            .nth(1)?;
-        let (ip, prefix) = word.split_once('/')?;
-        Some((ip.parse().ok()?, prefix.parse().ok()?))
+        crate::sim::hostnet::link_ipv4_in(Some(pid), &format!("eth{index}"))
     }
 
     /// VBoxService's later rounds: the host-only adapters' addresses, written when they

@@ -48,7 +48,20 @@ pub fn link_is_up(name: &str) -> bool {
 
 /// The first IPv4 address and prefix on an interface, if any.
 pub fn link_ipv4(name: &str) -> Option<(Ipv4Addr, u8)> {
-    let out = Command::new("ip")
+    link_ipv4_in(None, name)
+}
+
+/// [`link_ipv4`] inside the network namespace of process `pid` (a guest's), or the host's.
+pub fn link_ipv4_in(pid: Option<u32>, name: &str) -> Option<(Ipv4Addr, u8)> {
+    let mut cmd = match pid {
+        Some(pid) => {
+            let mut c = Command::new("nsenter");
+            c.arg(format!("--net=/proc/{pid}/ns/net")).arg("ip");
+            c
+        }
+        None => Command::new("ip"),
+    };
+    let out = cmd
         .args(["-4", "-o", "addr", "show", "dev", name])
         .output()
         .ok()?;
