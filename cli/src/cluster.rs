@@ -900,10 +900,12 @@ impl Checker<'_> {
                     Some(s) => self.error(s, message, help),
                     None => InputError::new(message),
                 },
-                OptionField::Env(_) | OptionField::NodeName => match &e.env {
-                    Some(env) => self.error(env, message, help),
-                    None => InputError::new(message),
-                },
+                OptionField::Env(_) | OptionField::NodeName | OptionField::PublicKey => {
+                    match &e.env {
+                        Some(env) => self.error(env, message, help),
+                        None => InputError::new(message),
+                    }
+                }
             };
             return Err(err);
         }

@@ -86,6 +86,8 @@ pub enum OptionField {
     StorageDriver,
     /// The index in [`EngineOptions::env`].
     Env(usize),
+    /// A public key to authorize.
+    PublicKey,
 }
 
 /// A value that cannot be written into the daemon's configuration (or a name that cannot be a
@@ -208,6 +210,9 @@ pub trait Provisioner: Sync {
     /// The script the guest runs at every boot before Docker starts (boot2docker's
     /// `bootsync.sh`), where a fixed address is set.
     fn boot_script_path(&self) -> &str;
+    /// Shell that adds `public_key` (an OpenSSH one-line key without quotes) to the SSH user's
+    /// authorized keys for good, printing `added` when it was not there.
+    fn authorize_key_command(&self, public_key: &str) -> String;
     /// Shell that gives the interface whose MAC is `mac` (`08:00:27:aa:bb:cc`) the fixed
     /// address `ip/prefix`, stopping its DHCP client first.
     fn fixed_address_script(&self, mac: &str, ip: std::net::Ipv4Addr, prefix: u8) -> String;
@@ -359,6 +364,13 @@ impl Provisioner for Boot2Docker {
     }
     fn boot_script_path(&self) -> &str {
         "/var/lib/boot2docker/bootsync.sh"
+    }
+    fn authorize_key_command(&self, public_key: &str) -> String {
+        // The home is in memory: boot2docker unpacks /var/lib/boot2docker/userdata.tar into it
+        // at every boot (autoformat), so the archive is written again with the new key.
+        format!(
+            "grep -qxF '{public_key}' ~/.ssh/authorized_keys 2>/dev/null && exit 0; mkdir -p ~/.ssh && chmod 700 ~/.ssh && echo '{public_key}' >> ~/.ssh/authorized_keys && chmod 600 ~/.ssh/authorized_keys && cd ~ && sudo tar -cf /var/lib/boot2docker/userdata.tar .ssh && echo added"
+        )
     }
     fn fixed_address_script(&self, mac: &str, ip: std::net::Ipv4Addr, prefix: u8) -> String {
         // boot2docker's DHCP client (tinycore's dhcp.sh: `udhcpc -b -i IF -p
@@ -619,6 +631,34 @@ async fn fix_address(
         tracing::info!(node = %node.name, %ip, interface = %iface, "address set");
     }
     Ok(())
+}
+
+/// Lets `public_key` log in to the node from now on, over a connection with the key the node
+/// accepts today (`target.key`). True when it was added. A key with a quote or a line break in
+/// it is refused.
+pub async fn authorize_key(
+    provisioner: &impl Provisioner,
+    target: &SshTarget,
+    known: &KnownHosts,
+    public_key: &str,
+) -> Result<bool, ProvisionError> {
+    let public_key = public_key.trim();
+    if public_key.contains(['\'', '\n', '\r', '\\']) || !public_key.starts_with("ssh-") {
+        return Err(ProvisionError::InvalidOption {
+            node: target.node.clone(),
+            source: OptionError {
+                field: OptionField::PublicKey,
+                what: "public key",
+                value: public_key.chars().take(40).collect(),
+                why: "an OpenSSH public key is one line, `ssh-TYPE BASE64 [comment]`, without quotes",
+            },
+        });
+    }
+    let ssh = SshConnection::connect(target, known, Duration::from_secs(30)).await?;
+    let out = ssh
+        .run(&provisioner.authorize_key_command(public_key))
+        .await?;
+    Ok(out.trim() == "added")
 }
 
 /// Issues the node a new server certificate and installs it with the CA.

@@ -84,6 +84,16 @@ async fn membership(e: &Engine) -> Result<Membership, EngineError> {
     })
 }
 
+/// The node's role in a swarm it belongs to; None when it is in none (or still joining).
+pub async fn swarm_role(e: &Engine) -> Result<Option<Role>, EngineError> {
+    let m = membership(e).await?;
+    Ok(match m.state {
+        LocalNodeState::ACTIVE if m.manager => Some(Role::Manager),
+        LocalNodeState::ACTIVE => Some(Role::Worker),
+        _ => None,
+    })
+}
+
 fn addr(ip: IpAddr) -> String {
     ip.to_string()
 }

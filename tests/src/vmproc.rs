@@ -496,7 +496,9 @@ impl VmProcess {
         };
         // boot2docker's autoformat copies only the disk's first 4 KiB (`dd bs=4096 count=1`)
         // before it formats the disk: whatever of the userdata tar lies beyond is lost.
-        let home = state.join("home-docker");
+        // The archive is unpacked here once to check it as the guest's tar will read it; the
+        // guest unpacks the saved copy into its (in-memory) home at every boot.
+        let home = self.run_dir.join("userdata-check");
         fs::create_dir_all(&home)?;
         fs::create_dir_all(state.join("boot2docker"))?;
         let tar_path = state.join("boot2docker").join("userdata.tar");
@@ -557,6 +559,7 @@ impl VmProcess {
                 String::from_utf8_lossy(&out.stderr).trim()
             );
         }
+        let _ = fs::remove_dir_all(&home);
         // Keep only the archive itself, not the zeros after it.
         truncate_tar(&tar_path)?;
         fs::write(

@@ -100,6 +100,38 @@ pub async fn marked_vms(vbm: &VBoxManage, owner: &Owner) -> Result<Vec<String>, 
         .collect())
 }
 
+/// A VM's details (`showvminfo --machinereadable`), or None when no VM has that name.
+pub async fn machine_info(
+    vbm: &VBoxManage,
+    name: &str,
+) -> Result<Option<MachineInfo>, VirtualBoxError> {
+    match vbm.run(&["showvminfo", name, "--machinereadable"]).await {
+        Ok(out) => parse::parse_showvminfo(&out.stdout)
+            .map(Some)
+            .map_err(|e| VirtualBoxError::Parse(e.to_string())),
+        Err(e) if e.is_not_found() => Ok(None),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Marks a VM another tool made (docker-machine's) as `owner`'s, on the user's word (`vswarm
+/// import`). A VM another cluster marked is refused.
+pub async fn adopt_vm(vbm: &VBoxManage, name: &str, owner: &Owner) -> Result<(), VirtualBoxError> {
+    let out = vbm.run(&["getextradata", name, OWNER_KEY]).await?;
+    match parse::parse_guestproperty_value(&out.stdout) {
+        Some(mark) if owner.marks(&mark) => Ok(()),
+        Some(mark) => Err(VirtualBoxError::NotOurs {
+            name: name.to_string(),
+            found: Some(mark),
+        }),
+        None => {
+            vbm.run(&["setextradata", name, OWNER_KEY, &owner.tag])
+                .await?;
+            Ok(())
+        }
+    }
+}
+
 /// Drives VirtualBox for one cluster.
 #[derive(Debug, Clone)]
 pub struct VirtualBoxDriver {
@@ -244,17 +276,7 @@ impl VirtualBoxDriver {
 
     /// The VM's details, or None when no VM has that name.
     pub async fn info(&self, name: &str) -> Result<Option<MachineInfo>, VirtualBoxError> {
-        match self
-            .vbm
-            .run(&["showvminfo", name, "--machinereadable"])
-            .await
-        {
-            Ok(out) => parse::parse_showvminfo(&out.stdout)
-                .map(Some)
-                .map_err(|e| VirtualBoxError::Parse(e.to_string())),
-            Err(e) if e.is_not_found() => Ok(None),
-            Err(e) => Err(e.into()),
-        }
+        machine_info(&self.vbm, name).await
     }
 
     /// Writes the userdata disk unless it exists. `fresh`: the VM is new, so whatever its
@@ -298,8 +320,16 @@ impl VirtualBoxDriver {
         spec: &NodeSpec,
         info: Option<&MachineInfo>,
     ) -> Result<(Created, Option<u16>), VirtualBoxError> {
-        let disk_path = self.ensure_disk(spec, info.is_none())?;
         let name = spec.name.as_str();
+        // A VM's data disk is never swapped: one it has that vswarm did not write (a machine
+        // adopted from docker-machine) stays, and only vswarm's own is written when missing.
+        let disk_path = match info
+            .and_then(|i| i.storage("SATA", 1, 0))
+            .filter(|p| Path::new(p) != self.disk_path(name))
+        {
+            Some(theirs) => PathBuf::from(theirs),
+            None => self.ensure_disk(spec, info.is_none())?,
+        };
         let mut changed = false;
         let mut forwarded = None;
         if info.is_none() {
@@ -446,6 +476,11 @@ impl VirtualBoxDriver {
         for (port, kind, medium) in media {
             let medium = medium.to_string_lossy().into_owned();
             let attached = info.and_then(|i| i.storage("SATA", port, 0));
+            // A running VM keeps the ISO it booted: another one matters only at its next boot,
+            // and is attached by the first `up` that finds it powered off.
+            if kind == "dvddrive" && active && attached.is_some() {
+                continue;
+            }
             if attached.as_deref() != Some(medium.as_str()) {
                 let port = port.to_string();
                 let args = [

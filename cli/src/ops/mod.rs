@@ -11,6 +11,7 @@ pub mod certs;
 pub mod doctor;
 pub mod down;
 pub mod images;
+pub mod import;
 pub mod machines;
 pub mod stacks;
 pub mod up;

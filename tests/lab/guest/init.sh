@@ -27,10 +27,11 @@ N="$R/new"
 
 mkdir -p "$N/var/lib/boot2docker" "$N/var/lib/docker" "$N/home/docker"
 if [ -n "$G_STATE" ]; then
-    mkdir -p "$G_STATE/boot2docker" "$G_STATE/docker" "$G_STATE/home-docker"
+    # Only /var/lib/boot2docker and /var/lib/docker live on the disk (boot2docker's autoformat
+    # links them there); /home/docker is in memory and unpacked from userdata.tar at each boot.
+    mkdir -p "$G_STATE/boot2docker" "$G_STATE/docker"
     mount --bind "$G_STATE/boot2docker" "$N/var/lib/boot2docker" || die "bind boot2docker"
     mount --bind "$G_STATE/docker" "$N/var/lib/docker" || die "bind docker"
-    mount --bind "$G_STATE/home-docker" "$N/home/docker" || die "bind home"
 else
     # No persistent disk: everything lives in memory, as boot2docker without a data disk.
     mount -t tmpfs tmpfs "$N/var/lib/docker"
@@ -102,6 +103,11 @@ usermod -a -G docker docker 2>/dev/null || sed -i 's/^\(docker:x:[0-9]*:\)$/\1do
 mkdir -p /etc/sudoers.d
 echo 'docker ALL=(ALL) NOPASSWD: ALL' > /etc/sudoers.d/docker
 chmod 440 /etc/sudoers.d/docker
+# autoformat's mount step, at every boot: the saved userdata tar is unpacked into the home.
+if [ -e /var/lib/boot2docker/userdata.tar ]; then
+    tar -xf /var/lib/boot2docker/userdata.tar -C /home/docker
+    rm -f "/home/docker/boot2docker, please format-me"
+fi
 chown 1000:50 /home/docker
 [ -d /home/docker/.ssh ] && chown -R 1000:50 /home/docker/.ssh && chmod 700 /home/docker/.ssh
 

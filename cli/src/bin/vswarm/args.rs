@@ -96,6 +96,17 @@ pub enum Command {
     /// The boot2docker ISOs in vswarm's cache.
     #[command(subcommand)]
     Images(ImagesCommand),
+    /// Adopt docker-machine's VirtualBox machines (all, or those named) into a new cluster and
+    /// write its cluster file (-f, default ./vswarm.yml); nothing is recreated.
+    Import {
+        machines: Vec<String>,
+        /// docker-machine's store.
+        #[arg(long, env = "MACHINE_STORAGE_PATH")]
+        storage_path: Option<PathBuf>,
+        /// The new cluster's name.
+        #[arg(long, default_value = "docker-machine")]
+        name: String,
+    },
     /// Check this host and the clusters; --fix repairs what vswarm can.
     Doctor {
         #[arg(long)]

@@ -142,6 +142,7 @@ fn command_name(c: &Command) -> &'static str {
         Command::RegenerateCerts { .. } => "regenerate-certs",
         Command::Stack(_) => "stack",
         Command::Images(_) => "images",
+        Command::Import { .. } => "import",
         Command::Doctor { .. } => "doctor",
         Command::Completion { .. } => "completion",
     }
@@ -243,6 +244,47 @@ async fn run(cli: &Cli, progress: &Progress) -> Result<Done> {
                 render::json(&change);
             } else {
                 println!("{} removed", change.node);
+            }
+        }
+        Command::Import {
+            machines,
+            storage_path,
+            name,
+        } => {
+            let store = match storage_path {
+                Some(p) => p.clone(),
+                None => directories::BaseDirs::new()
+                    .map(|d| d.home_dir().join(".docker/machine"))
+                    .ok_or_else(|| {
+                        Error::message("finding docker-machine's store", "no home folder")
+                            .with_help("name the store with --storage-path")
+                    })?,
+            };
+            let options = ops::import::ImportOptions {
+                store,
+                machines: machines.clone(),
+                cluster: name.clone(),
+                file: cli
+                    .file
+                    .clone()
+                    .unwrap_or_else(|| vswarm::cluster::DEFAULT_FILE.into()),
+            };
+            let report = ops::import::import(&session, &options).await?;
+            if format == Format::Json {
+                render::json(&report);
+            } else {
+                for a in &report.adopted {
+                    println!("{}: adopted ({}, {}, VM {})", a.node, a.role, a.ip, a.vm);
+                }
+                for s in &report.skipped {
+                    println!("{}: not adopted: {}", s.machine, s.why);
+                }
+                println!(
+                    "cluster {} written to {}: `vswarm -f {} up` now manages it",
+                    report.cluster,
+                    report.file.display(),
+                    report.file.display()
+                );
             }
         }
         Command::RegenerateCerts {
