@@ -239,6 +239,10 @@ pub struct NetworkRecord {
     /// not among them after an interruption is the one vswarm made.
     #[serde(default)]
     pub creating_since: Option<Vec<String>>,
+    /// `interface` is a host-only network (`hostonlynet`, VirtualBox 7 on macOS), not an
+    /// adapter.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub hostonlynet: bool,
 }
 
 /// The boot image.

@@ -654,7 +654,7 @@ impl VmProcess {
                         in_guest(&["route", "add", "default", "via", "10.0.2.2", "dev", &eth])?;
                     }
                 }
-                "hostonly" => {
+                "hostonly" | "hostonlynet" => {
                     let host_end = format!("vb{}h{slot}", &tag[..8]);
                     host_ip(&[
                         "link",
@@ -670,7 +670,10 @@ impl VmProcess {
                         "netns",
                         &pid.to_string(),
                     ])?;
-                    let bridge = nic.hostonly_adapter.clone();
+                    let bridge = match nic.attachment.as_str() {
+                        "hostonlynet" => self.vmnet_bridge(&nic.hostonly_network)?,
+                        _ => nic.hostonly_adapter.clone(),
+                    };
                     let _ = fs::write(
                         format!("/proc/sys/net/ipv6/conf/{host_end}/disable_ipv6"),
                         "1",
@@ -715,21 +718,76 @@ impl VmProcess {
         Ok(())
     }
 
+    /// The bridge standing in for vmnet's interface of a host-only network (VirtualBox 7 on
+    /// macOS): made when a VM first attaches, with the network's lower address as the host's.
+    fn vmnet_bridge(&self, network: &str) -> Result<String> {
+        let reg = LockedRegistry::open(&self.sim.home)?;
+        let net = reg
+            .reg
+            .hostonlynet(network)
+            .filter(|n| n.enabled)
+            .cloned()
+            .ok_or_else(|| anyhow!("no enabled host-only network named '{network}'"))?;
+        let bridge = net.bridge(&reg.reg);
+        // Made under the registry's lock: the cluster's VMs start together.
+        if !crate::sim::hostnet::link_exists(&bridge) {
+            let (Ok(lower), Ok(mask)) =
+                (net.lower.parse::<Ipv4Addr>(), net.mask.parse::<Ipv4Addr>())
+            else {
+                bail!("host-only network '{network}' has no usable range");
+            };
+            let prefix =
+                crate::sim::hostnet::mask_prefix(mask).ok_or_else(|| anyhow!("bad mask {mask}"))?;
+            let mac = crate::sim::hostnet::mac_text(&[0x0e, 0x00, 0x27, 0x00, 0x01, 0x00]);
+            crate::sim::hostnet::create_bridge(&bridge, &mac).map_err(|e| anyhow!(e))?;
+            crate::sim::hostnet::configure_ipv4(&bridge, lower, prefix).map_err(|e| anyhow!(e))?;
+            log(&format!(
+                "vmnet: {bridge} up with {lower}/{prefix} for '{network}'"
+            ));
+        }
+        drop(reg);
+        Ok(bridge)
+    }
+
+    /// The range an adapter's network leases from: its DHCP server's, or (a host-only network)
+    /// vmnet's, which keeps the lower address for the host. None when nothing leases.
+    fn lease_range(
+        &self,
+        reg: &crate::sim::state::Registry,
+        a: &Adapter,
+    ) -> Option<(String, Ipv4Addr, Ipv4Addr, Ipv4Addr, String)> {
+        if let Some(net) = reg
+            .hostonlynets
+            .iter()
+            .find(|n| n.enabled && n.bridge(reg) == a.bridge)
+        {
+            let lower: Ipv4Addr = net.lower.parse().ok()?;
+            return Some((
+                format!("hostonly-{}", net.name),
+                Ipv4Addr::from(u32::from(lower) + 1),
+                net.upper.parse().ok()?,
+                net.mask.parse().ok()?,
+                net.lower.clone(),
+            ));
+        }
+        let network = format!("HostInterfaceNetworking-{}", a.bridge);
+        let server = reg.dhcpserver(&network).filter(|d| d.enabled)?;
+        Some((
+            network,
+            server.lower.parse().ok()?,
+            server.upper.parse().ok()?,
+            server.netmask.parse().ok()?,
+            server.ip.clone(),
+        ))
+    }
+
     /// A lease from the DHCP server of the adapter's network, stable per MAC address.
     fn take_lease(&self, a: &Adapter) -> Result<Option<(Ipv4Addr, u8)>> {
         if std::env::var("VBOXSIM_NO_LEASE").is_ok_and(|v| v == "1") {
             return Ok(None);
         }
-        let network = format!("HostInterfaceNetworking-{}", a.bridge);
         let mut reg = LockedRegistry::open(&self.sim.home)?;
-        let Some(server) = reg.reg.dhcpserver(&network).filter(|d| d.enabled).cloned() else {
-            return Ok(None);
-        };
-        let (Ok(lower), Ok(upper), Ok(mask)) = (
-            server.lower.parse::<Ipv4Addr>(),
-            server.upper.parse::<Ipv4Addr>(),
-            server.netmask.parse::<Ipv4Addr>(),
-        ) else {
+        let Some((network, lower, upper, mask, server_ip)) = self.lease_range(&reg.reg, a) else {
             return Ok(None);
         };
         let Some(prefix) = crate::sim::hostnet::mask_prefix(mask) else {
@@ -757,7 +815,7 @@ impl VmProcess {
             .collect();
         let free = (u32::from(lower)..=u32::from(upper))
             .map(Ipv4Addr::from)
-            .find(|ip| !taken.contains(&ip.to_string()) && ip.to_string() != server.ip);
+            .find(|ip| !taken.contains(&ip.to_string()) && ip.to_string() != server_ip);
         let Some(ip) = free else { return Ok(None) };
         reg.reg.leases.push(Lease {
             network,

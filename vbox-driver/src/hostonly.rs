@@ -27,11 +27,24 @@ pub const NETWORKS_CONF: &str = "/etc/vbox/networks.conf";
 /// The configured host-only network of a cluster.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HostOnlyNetwork {
-    /// `vboxnet0`, or `VirtualBox Host-Only Ethernet Adapter #2` on Windows.
+    /// `vboxnet0`, or `VirtualBox Host-Only Ethernet Adapter #2` on Windows; a host-only
+    /// network's name with [`HostOnlyKind::Network`].
     pub interface: String,
     /// The host's address and the prefix: `192.168.56.1/24`.
     pub host: Ipv4Net,
     pub dhcp: DhcpRange,
+    pub kind: HostOnlyKind,
+}
+
+/// How VirtualBox makes a host-only network on this host.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum HostOnlyKind {
+    /// A host-only adapter (`hostonlyif`, `vboxnetN`) with a DHCP server (`dhcpserver`).
+    #[default]
+    Adapter,
+    /// A host-only network (`hostonlynet`): VirtualBox 7 on macOS, where adapters are gone and
+    /// Apple's vmnet gives the host the lower address and leases the rest of the range.
+    Network,
 }
 
 /// The DHCP server's address and the range it leases.
@@ -540,6 +553,55 @@ pub fn interface_net(h: &HostOnlyInterface) -> Option<Ipv4Net> {
 pub struct HostOnlySurvey {
     pub interfaces: Vec<HostOnlyInterface>,
     pub dhcp_servers: Vec<parse::DhcpServer>,
+    /// The host-only networks, on a host that has them instead of adapters (see
+    /// [`uses_hostonly_networks`]); None elsewhere.
+    pub networks: Option<Vec<parse::HostOnlyNet>>,
+}
+
+/// Whether this VirtualBox makes host-only networks rather than adapters: version 7 or later
+/// on macOS (`list hostinfo` names the host's OS; only asked of 7.x).
+pub async fn uses_hostonly_networks(
+    vbm: &VBoxManage,
+    version: &VBoxVersion,
+) -> Result<bool, NetworkError> {
+    if version.major < 7 {
+        return Ok(false);
+    }
+    let out = vbm.run(&["list", "hostinfo"]).await?;
+    Ok(parse::parse_host_os(&out.stdout).is_some_and(|os| os.eq_ignore_ascii_case("darwin")))
+}
+
+/// The host-only networks (`list hostonlynets`).
+pub async fn list_hostonly_networks(
+    vbm: &VBoxManage,
+) -> Result<Vec<parse::HostOnlyNet>, NetworkError> {
+    let out = vbm.run(&["list", "hostonlynets"]).await?;
+    parse::parse_hostonlynets(&out.stdout).map_err(|e| NetworkError::Parse(e.to_string()))
+}
+
+/// A host-only network's own network: its lower address (the host's) and mask.
+pub fn hostonly_net_of(n: &parse::HostOnlyNet) -> Option<Ipv4Net> {
+    Ipv4Net::with_netmask(n.lower, n.netmask).ok()
+}
+
+/// The range of a host-only network vswarm makes for `host`: the host on its address (vmnet's
+/// lower address), guests leased from the next one up to three quarters of the network, and
+/// the top quarter left for fixed addresses (`nodes[].ip`).
+pub fn hostonly_net_range(host: Ipv4Net) -> DhcpRange {
+    let h = u32::from(host.addr());
+    let last = u32::from(host.broadcast()).saturating_sub(1);
+    let usable = last.saturating_sub(u32::from(host.network()));
+    let upper = (u32::from(host.network()) + usable * 3 / 4).clamp(h + 1, last.max(h + 1));
+    DhcpRange {
+        server: host.addr(),
+        lower: Ipv4Addr::from(h + 1),
+        upper: Ipv4Addr::from(upper),
+    }
+}
+
+/// The name vswarm gives a host-only network it makes: `vswarm-192.168.56.0`.
+pub fn hostonly_net_name(net: Ipv4Net) -> String {
+    format!("vswarm-{}", net.network())
 }
 
 /// Reads the host-only interfaces and the DHCP servers (two read-only calls, run together).
@@ -548,6 +610,7 @@ pub async fn survey_hostonly(vbm: &VBoxManage) -> Result<HostOnlySurvey, Network
     Ok(HostOnlySurvey {
         interfaces: interfaces?,
         dhcp_servers: servers?,
+        networks: None,
     })
 }
 
@@ -578,6 +641,7 @@ pub struct NetworkPlan {
     pub interface: InterfaceAction,
     pub dhcp: DhcpAction,
     pub range: DhcpRange,
+    pub kind: HostOnlyKind,
 }
 
 impl NetworkPlan {
@@ -618,6 +682,9 @@ pub fn plan_for_host(
     survey: &HostOnlySurvey,
     host: &HostNetworks,
 ) -> Result<NetworkPlan, NetworkError> {
+    if let Some(networks) = &survey.networks {
+        return plan_hostonly_net(version, request, networks, host);
+    }
     let conf = request
         .networks_conf
         .clone()
@@ -705,6 +772,90 @@ pub fn plan_for_host(
             }
         }
     };
+    check_pool(request, net, range)?;
+    Ok(NetworkPlan {
+        net,
+        interface,
+        dhcp,
+        range,
+        kind: HostOnlyKind::Adapter,
+    })
+}
+
+/// [`plan_for_host`] where VirtualBox makes host-only networks (7.x on macOS): a network whose
+/// host address is the cluster's is used as it is (whoever made it); the one vswarm made is
+/// modified to fit; otherwise one is added. There is no DHCP server to plan: vmnet leases.
+fn plan_hostonly_net(
+    version: &VBoxVersion,
+    request: &NetworkRequest,
+    networks: &[parse::HostOnlyNet],
+    host: &HostNetworks,
+) -> Result<NetworkPlan, NetworkError> {
+    let owned = request
+        .owned_interface
+        .as_deref()
+        .and_then(|name| networks.iter().find(|n| n.name == name));
+    let kept = owned
+        .and_then(hostonly_net_of)
+        .filter(|_| request.cidr.is_none());
+    // A network that already has the requested address is the one to use: vmnet's bridge for
+    // it carries the host's address, which is no collision.
+    let requested = request
+        .cidr
+        .as_deref()
+        .and_then(|c| parse_host_cidr(c).ok())
+        .filter(|net| {
+            networks
+                .iter()
+                .any(|n| n.enabled && hostonly_net_of(n) == Some(*net))
+        });
+    let net = match kept.or(requested) {
+        Some(net) => net,
+        None => choose_network(
+            request.cidr.as_deref(),
+            &AllowedRanges(None),
+            version,
+            Path::new(NETWORKS_CONF),
+            host,
+            &[],
+        )?,
+    };
+    let existing = networks
+        .iter()
+        .find(|n| n.enabled && hostonly_net_of(n) == Some(net));
+    let (interface, range) = match existing {
+        Some(n) => (
+            InterfaceAction::Keep(n.name.clone()),
+            DhcpRange {
+                server: n.lower,
+                lower: Ipv4Addr::from(u32::from(n.lower) + 1),
+                upper: n.upper,
+            },
+        ),
+        None => (
+            match owned {
+                Some(o) => InterfaceAction::Configure(o.name.clone()),
+                None => InterfaceAction::Create,
+            },
+            hostonly_net_range(net),
+        ),
+    };
+    check_pool(request, net, range)?;
+    Ok(NetworkPlan {
+        net,
+        interface,
+        dhcp: DhcpAction::Keep,
+        range,
+        kind: HostOnlyKind::Network,
+    })
+}
+
+/// Refuses a pool too small for the request's nodes, naming the prefix that would hold them.
+fn check_pool(
+    request: &NetworkRequest,
+    net: Ipv4Net,
+    range: DhcpRange,
+) -> Result<(), NetworkError> {
     if request.nodes > 0 && (range.size() as usize) < request.nodes {
         // The prefix whose pool would hold them (host, server and the network's ends aside).
         let needed = request.nodes as u32 + 4;
@@ -718,12 +869,37 @@ pub fn plan_for_host(
             prefix,
         });
     }
-    Ok(NetworkPlan {
-        net,
-        interface,
-        dhcp,
-        range,
-    })
+    Ok(())
+}
+
+/// `hostonlynet add|modify` of the network `name` with the host on `net`'s address.
+async fn hostonly_net(
+    vbm: &VBoxManage,
+    verb: &str,
+    name: &str,
+    net: Ipv4Net,
+    range: DhcpRange,
+) -> Result<(), NetworkError> {
+    let (mask, lower, upper) = (
+        net.netmask().to_string(),
+        net.addr().to_string(),
+        range.upper.to_string(),
+    );
+    vbm.run(&[
+        "hostonlynet",
+        verb,
+        "--name",
+        name,
+        "--netmask",
+        &mask,
+        "--lower-ip",
+        &lower,
+        "--upper-ip",
+        &upper,
+        "--enable",
+    ])
+    .await?;
+    Ok(())
 }
 
 /// Carries out a plan: creates or configures the interface and its DHCP server as decided,
@@ -736,6 +912,32 @@ pub async fn apply_network_plan(
     fix_link: Option<bool>,
 ) -> Result<AppliedNetwork, NetworkError> {
     let net = plan.net;
+    if plan.kind == HostOnlyKind::Network {
+        let (interface, created) = match &plan.interface {
+            InterfaceAction::Keep(name) => (name.clone(), false),
+            InterfaceAction::Configure(name) => {
+                hostonly_net(vbm, "modify", name, net, plan.range).await?;
+                (name.clone(), false)
+            }
+            InterfaceAction::Create => {
+                let name = hostonly_net_name(net);
+                hostonly_net(vbm, "add", &name, net, plan.range).await?;
+                (name, true)
+            }
+        };
+        tracing::info!(network = %interface, cidr = %net, created, "host-only network ready");
+        return Ok(AppliedNetwork {
+            network: HostOnlyNetwork {
+                interface,
+                host: net,
+                dhcp: plan.range,
+                kind: HostOnlyKind::Network,
+            },
+            created_interface: created,
+            created_dhcp: false,
+            fixed_link: false,
+        });
+    }
     let (interface, created_interface) = match &plan.interface {
         InterfaceAction::Keep(name) => (name.clone(), false),
         InterfaceAction::Configure(name) => {
@@ -786,6 +988,7 @@ pub async fn apply_network_plan(
             interface,
             host: net,
             dhcp: plan.range,
+            kind: HostOnlyKind::Adapter,
         },
         created_interface,
         created_dhcp,
@@ -838,6 +1041,18 @@ pub async fn remove_hostonly_network(
     Ok(())
 }
 
+/// Removes a host-only network vswarm made (VirtualBox 7 on macOS); one gone already is fine.
+pub async fn remove_hostonly_net(vbm: &VBoxManage, name: &str) -> Result<(), NetworkError> {
+    match vbm.run(&["hostonlynet", "remove", "--name", name]).await {
+        Ok(_) => {
+            tracing::info!(network = name, "removed the host-only network");
+            Ok(())
+        }
+        Err(e) if is_missing(&e) => Ok(()),
+        Err(e) => Err(e.into()),
+    }
+}
+
 /// VirtualBox's words for a DHCP server or interface that does not exist.
 fn is_missing(e: &VBoxManageError) -> bool {
     let text = e.stderr();
@@ -845,6 +1060,7 @@ fn is_missing(e: &VBoxManageError) -> bool {
         || text.contains("DHCP server does not exist")
         || text.contains("could not be found")
         || text.contains("Could not find")
+        || text.contains("VBOX_E_OBJECT_NOT_FOUND")
 }
 
 /// The VMs (by name) whose adapters are attached to the host-only interface `name`: one
@@ -866,8 +1082,10 @@ pub async fn vms_on_hostonly(vbm: &VBoxManage, name: &str) -> Result<Vec<String>
             continue;
         };
         if (1..=8).any(|slot| {
-            info.nic(slot)
-                .is_some_and(|n| n.hostonly_adapter.as_deref() == Some(name))
+            info.nic(slot).is_some_and(|n| {
+                n.hostonly_adapter.as_deref() == Some(name)
+                    || n.hostonly_network.as_deref() == Some(name)
+            })
         }) {
             using.push(vm);
         }
@@ -1218,6 +1436,30 @@ mod tests {
     }
 
     #[test]
+    fn hostonly_network_ranges_keep_the_host_first_and_the_top_quarter_free() {
+        let r = hostonly_net_range("192.168.56.1/24".parse().unwrap());
+        assert_eq!(
+            (
+                r.server.to_string(),
+                r.lower.to_string(),
+                r.upper.to_string()
+            ),
+            (
+                "192.168.56.1".into(),
+                "192.168.56.2".into(),
+                "192.168.56.190".into()
+            )
+        );
+        let small = hostonly_net_range("10.1.1.1/29".parse().unwrap());
+        assert_eq!(small.lower.to_string(), "10.1.1.2");
+        assert!(small.upper >= small.lower, "{small:?}");
+        assert_eq!(
+            hostonly_net_name("192.168.56.1/24".parse().unwrap()),
+            "vswarm-192.168.56.0"
+        );
+    }
+
+    #[test]
     fn dhcp_ranges() {
         let d = DhcpRange::for_network("192.168.56.1/24".parse().unwrap());
         assert_eq!(
@@ -1375,6 +1617,7 @@ mod tests {
                 "192.168.56.60",
                 true,
             )],
+            networks: None,
         };
         let request = NetworkRequest {
             networks_conf: Some(PathBuf::from("/nonexistent")),

@@ -48,6 +48,8 @@ pub enum VBoxOutput {
     DhcpServers,
     /// `VBoxManage showvminfo NAME --machinereadable`
     ShowVmInfo,
+    /// `VBoxManage list hostonlynets` (VirtualBox 7 on macOS)
+    HostOnlyNets,
 }
 
 impl fmt::Display for VBoxOutput {
@@ -57,6 +59,7 @@ impl fmt::Display for VBoxOutput {
             VBoxOutput::HostOnlyIfs => "`VBoxManage list hostonlyifs`",
             VBoxOutput::DhcpServers => "`VBoxManage list dhcpservers`",
             VBoxOutput::ShowVmInfo => "`VBoxManage showvminfo --machinereadable`",
+            VBoxOutput::HostOnlyNets => "`VBoxManage list hostonlynets`",
         })
     }
 }
@@ -496,6 +499,88 @@ const HOSTONLYIF_KEYS: [&str; 12] = [
 
 /// Parses `VBoxManage list hostonlyifs` (also the format of `list bridgedifs`): blocks of
 /// padded `Key: value` lines separated by blank lines; empty output means no interfaces.
+/// One network of `VBoxManage list hostonlynets` (VirtualBox 7 on macOS): Apple's vmnet gives
+/// the host `lower` and leases the rest of the range to guests.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HostOnlyNet {
+    pub name: String,
+    pub guid: String,
+    pub enabled: bool,
+    pub netmask: Ipv4Addr,
+    pub lower: Ipv4Addr,
+    pub upper: Ipv4Addr,
+}
+
+/// Parses `VBoxManage list hostonlynets`. Each entry starts at its `Name:` line (VirtualBox
+/// prints a blank line inside an entry, after `GUID:`, and another after it).
+pub fn parse_hostonlynets(stdout: &str) -> Result<Vec<HostOnlyNet>, ParseError> {
+    const OUTPUT: VBoxOutput = VBoxOutput::HostOnlyNets;
+    let mut out: Vec<HostOnlyNet> = Vec::new();
+    let unset = Ipv4Addr::UNSPECIFIED;
+    for (i, line) in stdout.lines().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let Some((key, value)) = line.split_once(':') else {
+            return Err(ParseError::new(
+                OUTPUT,
+                ParseProblem::NotKeyValue,
+                Some((i + 1, line)),
+            ));
+        };
+        let value = value.trim();
+        let address = || {
+            value.parse::<Ipv4Addr>().map_err(|_| {
+                ParseError::new(
+                    OUTPUT,
+                    ParseProblem::BadValue {
+                        key: key.to_string(),
+                        value: shorten(value),
+                        expected: "an IPv4 address",
+                    },
+                    Some((i + 1, line)),
+                )
+            })
+        };
+        if key == "Name" {
+            out.push(HostOnlyNet {
+                name: value.to_string(),
+                guid: String::new(),
+                enabled: false,
+                netmask: unset,
+                lower: unset,
+                upper: unset,
+            });
+            continue;
+        }
+        let Some(net) = out.last_mut() else {
+            return Err(ParseError::new(
+                OUTPUT,
+                ParseProblem::MissingKey("Name"),
+                Some((i + 1, line)),
+            ));
+        };
+        match key {
+            "GUID" => net.guid = value.to_string(),
+            "State" => net.enabled = value.eq_ignore_ascii_case("enabled"),
+            "NetworkMask" => net.netmask = address()?,
+            "LowerIP" => net.lower = address()?,
+            "UpperIP" => net.upper = address()?,
+            _ => {}
+        }
+    }
+    Ok(out)
+}
+
+/// The host's OS from `VBoxManage list hostinfo` (`Operating system: Darwin`): `Linux`,
+/// `Darwin`, `Windows 11`, ...
+pub fn parse_host_os(stdout: &str) -> Option<String> {
+    stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("Operating system:"))
+        .map(|v| v.trim().to_string())
+}
+
 pub fn parse_hostonlyifs(stdout: &str) -> Result<Vec<HostOnlyInterface>, ParseError> {
     const OUTPUT: VBoxOutput = VBoxOutput::HostOnlyIfs;
     let records = key_value_records(stdout, OUTPUT, "Name", &HOSTONLYIF_KEYS)?;
@@ -769,6 +854,8 @@ pub struct NicInfo {
     pub mac: Option<String>,
     /// `hostonlyadapterN`: the host-only interface's name.
     pub hostonly_adapter: Option<String>,
+    /// `hostonly-networkN`: the host-only network's name (VirtualBox 7 on macOS).
+    pub hostonly_network: Option<String>,
     /// `cableconnectedN`.
     pub cable_connected: Option<bool>,
 }
@@ -875,6 +962,9 @@ impl MachineInfo {
             mac: self.get(&format!("macaddress{slot}")).map(str::to_string),
             hostonly_adapter: self
                 .get(&format!("hostonlyadapter{slot}"))
+                .map(str::to_string),
+            hostonly_network: self
+                .get(&format!("hostonly-network{slot}"))
                 .map(str::to_string),
             cable_connected: self.get(&format!("cableconnected{slot}")).and_then(yes_no),
         })
@@ -1201,6 +1291,31 @@ pub fn parse_hostinfo(stdout: &str) -> HostInfo {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hostonly_networks_are_read_with_the_blank_line_inside_each_entry() {
+        // VBoxManageList.cpp 7.0: a blank line after GUID and after each entry.
+        let text = "Name:            HostNet\nGUID:            1b5b1ac5-9d2e-4c5e-a0a1-0123456789ab\n\nState:           Enabled\nNetworkMask:     255.255.255.0\nLowerIP:         192.168.56.1\nUpperIP:         192.168.56.199\nVBoxNetworkName: hostonly-HostNet\n\nName:            Other\nGUID:            2b5b1ac5-9d2e-4c5e-a0a1-0123456789ab\n\nState:           Disabled\nNetworkMask:     255.255.0.0\nLowerIP:         10.9.0.1\nUpperIP:         10.9.0.99\nVBoxNetworkName: hostonly-Other\n\n";
+        let nets = parse_hostonlynets(text).unwrap();
+        assert_eq!(nets.len(), 2);
+        assert_eq!(nets[0].name, "HostNet");
+        assert!(nets[0].enabled && !nets[1].enabled);
+        assert_eq!(nets[0].lower, Ipv4Addr::new(192, 168, 56, 1));
+        assert_eq!(nets[0].upper, Ipv4Addr::new(192, 168, 56, 199));
+        assert_eq!(nets[1].netmask, Ipv4Addr::new(255, 255, 0, 0));
+        assert!(parse_hostonlynets("").unwrap().is_empty());
+        let e = parse_hostonlynets("Name: x\nLowerIP: nope\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("LowerIP") && e.contains("line 2"), "{e}");
+    }
+
+    #[test]
+    fn the_host_os_is_read_from_hostinfo() {
+        let text = "Host Information:\n\nMemory size: 16384 MByte\nOperating system: Darwin\nOperating system version: 23.1.0\n";
+        assert_eq!(parse_host_os(text).as_deref(), Some("Darwin"));
+        assert_eq!(parse_host_os("Host Information:\n"), None);
+    }
     use proptest::prelude::*;
 
     fn ip(text: &str) -> Ipv4Addr {
@@ -2264,6 +2379,7 @@ recording_started="off"
                 attachment: NicAttachment::Nat,
                 mac: Some("080027DC3858".into()),
                 hostonly_adapter: None,
+                hostonly_network: None,
                 cable_connected: Some(true),
             })
         );
@@ -2273,6 +2389,7 @@ recording_started="off"
                 attachment: NicAttachment::HostOnly,
                 mac: Some("080027AFB224".into()),
                 hostonly_adapter: Some("vboxnet0".into()),
+                hostonly_network: None,
                 cable_connected: Some(true),
             })
         );
@@ -2401,6 +2518,7 @@ recording_started="off"
                 attachment: NicAttachment::HostOnly,
                 mac: Some("080027AE1F98".into()),
                 hostonly_adapter: Some("VirtualBox Host-Only Ethernet Adapter".into()),
+                hostonly_network: None,
                 cable_connected: Some(true),
             })
         );

@@ -14,8 +14,8 @@ use crate::disk::{self, DiskFormat};
 use crate::driver::{
     AddressProbe, Created, Driver, MachineState, NodeSpec, NodeUp, SshEndpoint, UpStep,
 };
-use crate::hostonly::HostOnlyNetwork;
-use crate::parse::{self, MachineInfo, VBoxVersion, VmState};
+use crate::hostonly::{HostOnlyKind, HostOnlyNetwork};
+use crate::parse::{self, MachineInfo, NicAttachment, VBoxVersion, VmState};
 use crate::runner::{VBoxManage, VBoxManageError};
 
 /// The oldest VirtualBox vswarm drives.
@@ -151,6 +151,8 @@ pub struct VirtualBoxDriver {
     /// guest additions' properties across a power-off (only TRANSIENT ones go), so until the
     /// guest reports again, `Net/1/V4/IP` is the previous boot's address.
     booting: std::sync::Arc<std::sync::Mutex<std::collections::HashSet<String>>>,
+    /// Ask VirtualBox 7's NAT to let guests reach the host's loopback.
+    nat_localhost_reachable: bool,
 }
 
 impl std::fmt::Debug for dyn AddressProbe {
@@ -186,6 +188,7 @@ impl VirtualBoxDriver {
             probe: None,
             owner: None,
             booting: Default::default(),
+            nat_localhost_reachable: false,
         }
     }
 
@@ -195,6 +198,13 @@ impl VirtualBoxDriver {
         probe: std::sync::Arc<dyn AddressProbe>,
     ) -> VirtualBoxDriver {
         self.probe = Some(probe);
+        self
+    }
+
+    /// VirtualBox 7 and later: VMs it configures let their guests reach the host's loopback
+    /// through NAT (`--nat-localhostreachable1 on`), as earlier versions did by default.
+    pub fn with_nat_localhost_reachable(mut self, on: bool) -> VirtualBoxDriver {
+        self.nat_localhost_reachable = on;
         self
     }
 
@@ -354,11 +364,18 @@ impl VirtualBoxDriver {
         let have_ssh = info.is_some_and(|i| i.forwarding_rules().iter().any(|r| r.name == "ssh"));
         let sizes_differ = info
             .is_some_and(|i| (i.cpus(), i.memory_mb()) != (Some(spec.cpus), Some(spec.memory_mb)));
+        let on_network = self.network.kind;
         let nics_wrong = info.is_none_or(|i| {
             let nat = i.nic(1).is_some_and(|n| n.attachment == "nat");
-            let hostonly = i.nic(2).is_some_and(|n| {
-                n.attachment == "hostonly"
-                    && n.hostonly_adapter.as_deref() == Some(self.network.interface.as_str())
+            let interface = Some(self.network.interface.as_str());
+            let hostonly = i.nic(2).is_some_and(|n| match on_network {
+                HostOnlyKind::Adapter => {
+                    n.attachment == "hostonly" && n.hostonly_adapter.as_deref() == interface
+                }
+                HostOnlyKind::Network => {
+                    n.attachment == NicAttachment::HostOnlyNetwork
+                        && n.hostonly_network.as_deref() == interface
+                }
             });
             !(nat && hostonly)
         });
@@ -437,17 +454,25 @@ impl VirtualBoxDriver {
                 "82540EM",
                 "--cableconnected1",
                 "on",
-                "--nic2",
-                "hostonly",
                 "--nictype2",
                 "82540EM",
                 "--nicpromisc2",
                 "deny",
-                "--hostonlyadapter2",
-                &self.network.interface,
                 "--cableconnected2",
                 "on",
             ];
+            // The second adapter on the cluster's network: a host-only adapter, or (VirtualBox 7
+            // on macOS) a host-only network.
+            settings.extend(match on_network {
+                HostOnlyKind::Adapter => ["--nic2", "hostonly", "--hostonlyadapter2"],
+                HostOnlyKind::Network => ["--nic2", "hostonlynet", "--host-only-net2"],
+            });
+            settings.push(&self.network.interface);
+            // VirtualBox 7's NAT no longer lets a guest reach the host's loopback unless asked
+            // (a registry mirror on 127.0.0.1, minikube#15566).
+            if self.nat_localhost_reachable {
+                settings.extend(["--nat-localhostreachable1", "on"]);
+            }
             if let Some(rule) = &natpf {
                 settings.extend(["--natpf1", rule.as_str()]);
             }

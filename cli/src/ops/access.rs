@@ -116,7 +116,43 @@ pub async fn ip(session: &Session<'_>, target: &Target, name: &str) -> Result<St
         .ip(&node.vm)
         .await
         .doing(format!("finding the address of {name}"))?;
+    // A node fixed at an address has it from its boot script on, while the guest additions may
+    // report the lease it replaced until their next round (10 s): the guest is asked.
+    if let Some(pinned) = node
+        .pinned
+        .as_deref()
+        .and_then(|p| p.parse::<std::net::Ipv4Addr>().ok())
+        .filter(|p| *p != ip)
+        && guest_has_address(&cluster, node, pinned).await
+    {
+        return Ok(pinned.to_string());
+    }
     Ok(ip.to_string())
+}
+
+/// Whether the node's guest has `ip` on an interface (asked over SSH, its host key pinned).
+async fn guest_has_address(
+    cluster: &super::Cluster,
+    node: &crate::state::NodeRecord,
+    ip: std::net::Ipv4Addr,
+) -> bool {
+    let Ok(target) = cluster.ssh_target(node) else {
+        return false;
+    };
+    let Ok(ssh) = swarm_bootstrap::ssh::SshConnection::connect(
+        &target,
+        &cluster.known_hosts(),
+        Duration::from_secs(10),
+    )
+    .await
+    else {
+        return false;
+    };
+    ssh.run("ip -4 addr show").await.is_ok_and(|out| {
+        swarm_bootstrap::provision::interface_addresses(&out)
+            .iter()
+            .any(|(_, a, _)| *a == ip)
+    })
 }
 
 /// The variables that point the docker CLI at a node (the leader when none is named).

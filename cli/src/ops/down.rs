@@ -5,7 +5,10 @@
 
 use serde::Serialize;
 use vbox_driver::driver::Driver;
-use vbox_driver::hostonly::{remove_hostonly_network, survey_hostonly, vms_on_hostonly};
+use vbox_driver::hostonly::{
+    list_hostonly_networks, remove_hostonly_net, remove_hostonly_network, survey_hostonly,
+    vms_on_hostonly,
+};
 use vbox_driver::virtualbox::{VirtualBoxError, marked_vms};
 
 use super::{Session, Target, locate_virtualbox, recorded_network};
@@ -112,6 +115,12 @@ pub async fn down(session: &Session<'_>, target: &Target) -> Result<DownReport> 
         // An interrupted `up` may have made an interface it did not get to record.
         let interface = match (&net.interface, &net.creating_since) {
             (Some(i), _) => Some(i.clone()),
+            (None, Some(before)) if net.hostonlynet => list_hostonly_networks(&vbm)
+                .await
+                .doing("reading VirtualBox's host-only networks")?
+                .into_iter()
+                .find(|n| !before.contains(&n.name))
+                .map(|n| n.name),
             (None, Some(before)) => survey_hostonly(&vbm)
                 .await
                 .doing("reading VirtualBox's host-only networks")?
@@ -129,9 +138,17 @@ pub async fn down(session: &Session<'_>, target: &Target) -> Result<DownReport> 
             if users.is_empty() {
                 let remove_interface = net.created_interface || net.creating_since.is_some();
                 let remove_dhcp = net.created_dhcp || net.creating_since.is_some();
-                remove_hostonly_network(&vbm, &interface, remove_dhcp, remove_interface)
-                    .await
-                    .doing(format!("removing the host-only network {interface}"))?;
+                if net.hostonlynet {
+                    if remove_interface {
+                        remove_hostonly_net(&vbm, &interface)
+                            .await
+                            .doing(format!("removing the host-only network {interface}"))?;
+                    }
+                } else {
+                    remove_hostonly_network(&vbm, &interface, remove_dhcp, remove_interface)
+                        .await
+                        .doing(format!("removing the host-only network {interface}"))?;
+                }
                 report.dhcp_server = remove_dhcp;
                 if remove_interface {
                     report.interface = Some(interface);

@@ -373,6 +373,11 @@ pub fn recorded_network(record: &ClusterRecord) -> HostOnlyNetwork {
             .unwrap_or_default(),
         host,
         dhcp: DhcpRange::for_network(host),
+        kind: if recorded.is_some_and(|n| n.hostonlynet) {
+            vbox_driver::hostonly::HostOnlyKind::Network
+        } else {
+            vbox_driver::hostonly::HostOnlyKind::Adapter
+        },
     }
 }
 

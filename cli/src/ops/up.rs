@@ -29,8 +29,9 @@ use swarm_bootstrap::tls::{ClientFiles, ClusterCa};
 use swarm_bootstrap::verify::{probe_ports, wait_for_stack};
 use vbox_driver::driver::{Created, Driver, NodeSpec, UpStep};
 use vbox_driver::hostonly::{
-    AppliedNetwork, HostOnlySurvey, InterfaceAction, NetworkError, NetworkPlan, NetworkRequest,
-    apply_network_plan, plan_hostonly_network, survey_hostonly,
+    AppliedNetwork, HostOnlyKind, HostOnlySurvey, InterfaceAction, NetworkError, NetworkPlan,
+    NetworkRequest, apply_network_plan, list_hostonly_networks, plan_hostonly_network,
+    survey_hostonly, uses_hostonly_networks,
 };
 use vbox_driver::parse::VBoxVersion;
 use vbox_driver::runner::VBoxManage;
@@ -129,6 +130,8 @@ impl Recorder {
 struct Preflight {
     vbm: VBoxManage,
     version: VBoxVersion,
+    /// VirtualBox makes host-only networks, not adapters (7.x on macOS).
+    networks: bool,
     request: NetworkRequest,
     survey: HostOnlySurvey,
     plan: NetworkPlan,
@@ -205,7 +208,8 @@ pub async fn up(
         network.network.clone(),
         &dir,
         &recorder.snapshot(),
-    );
+    )
+    .with_nat_localhost_reachable(pre.version.major >= 7);
     let outcome = converge(
         session,
         spec,
@@ -284,7 +288,17 @@ async fn preflight(
         }
         session.warn(format!("{} (fix: {})", problem.what, problem.fix));
     }
-    let survey = survey.doing("reading VirtualBox's host-only networks")?;
+    let mut survey = survey.doing("reading VirtualBox's host-only networks")?;
+    let networks = uses_hostonly_networks(&vbm, &version)
+        .await
+        .doing("asking VirtualBox about the host")?;
+    if networks {
+        survey.networks = Some(
+            list_hostonly_networks(&vbm)
+                .await
+                .doing("reading VirtualBox's host-only networks")?,
+        );
+    }
     let recorded = record.network.as_ref();
     // An interface an interrupted `up` was creating: one that did not exist before.
     let claimed = recorded
@@ -314,6 +328,7 @@ async fn preflight(
     Ok(Preflight {
         vbm,
         version,
+        networks,
         request,
         survey,
         plan,
@@ -419,9 +434,16 @@ async fn set_up_network(
         let lock = session
             .lock_named(super::NETWORKS_LOCK, "the host's host-only networks", "up")
             .await?;
-        let survey = survey_hostonly(&pre.vbm)
+        let mut survey = survey_hostonly(&pre.vbm)
             .await
             .doing("reading VirtualBox's host-only networks")?;
+        if pre.networks {
+            survey.networks = Some(
+                list_hostonly_networks(&pre.vbm)
+                    .await
+                    .doing("reading VirtualBox's host-only networks")?,
+            );
+        }
         let plan = plan_hostonly_network(&pre.version, &pre.request, &survey)
             .map_err(|e| network_error(e, spec))?;
         (Some(lock), survey, plan)
@@ -429,6 +451,7 @@ async fn set_up_network(
     let pre = &Preflight {
         vbm: pre.vbm.clone(),
         version: pre.version.clone(),
+        networks: pre.networks,
         request: pre.request.clone(),
         survey,
         plan,
@@ -436,12 +459,15 @@ async fn set_up_network(
     };
     let previous = recorder.snapshot().network;
     if pre.plan.interface == InterfaceAction::Create {
-        let before: Vec<String> = pre
-            .survey
-            .interfaces
-            .iter()
-            .map(|i| i.name.clone())
-            .collect();
+        let before: Vec<String> = match &pre.survey.networks {
+            Some(networks) => networks.iter().map(|n| n.name.clone()).collect(),
+            None => pre
+                .survey
+                .interfaces
+                .iter()
+                .map(|i| i.name.clone())
+                .collect(),
+        };
         recorder.update(|r| {
             r.network = Some(NetworkRecord {
                 interface: None,
@@ -449,6 +475,7 @@ async fn set_up_network(
                 created_interface: false,
                 created_dhcp: false,
                 creating_since: Some(before),
+                hostonlynet: pre.networks,
             })
         })?;
     }
@@ -477,6 +504,7 @@ async fn set_up_network(
                 || kept.is_some_and(|k| k.created_interface),
             created_dhcp: applied.created_dhcp || claimed || kept.is_some_and(|k| k.created_dhcp),
             creating_since: None,
+            hostonlynet: applied.network.kind == HostOnlyKind::Network,
         })
     })?;
     Ok(applied)

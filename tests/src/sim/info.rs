@@ -708,7 +708,7 @@ fn nics(o: &mut String, v: &SimVersion, vm: &Vm) {
                 "natnetwork"
             }
             "hostonlynet" => {
-                q(o, &format!("hostonly-network{k}"), "");
+                q(o, &format!("hostonly-network{k}"), &nic.hostonly_network);
                 "hostonlynetwork"
             }
             _ => "unknown",
@@ -887,11 +887,14 @@ fn human(reg: &Registry, vm: &Vm) -> String {
         if nic.attachment == "none" {
             continue;
         }
+        let attachment = match nic.attachment.as_str() {
+            "hostonlynet" => format!("Host Only Network '{}'", nic.hostonly_network),
+            other => other.to_string(),
+        };
         s += &format!(
-            "NIC {}:                       MAC: {}, Attachment: {}\n",
+            "NIC {}:                       MAC: {}, Attachment: {attachment}\n",
             i + 1,
             nic.mac,
-            nic.attachment
         );
     }
     s

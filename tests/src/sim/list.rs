@@ -49,8 +49,10 @@ pub fn list(sim: &Sim, args: &[String]) -> SimResult {
             .map(|h| hostonlyif_block(&sim.version, h, &LinkView::read(&h.name)))
             .collect(),
         "bridgedifs" | "natnets" | "intnets" | "hostdvds" | "hostfloppies" | "usbhost"
-        | "usbfilters" | "extpacks" | "groups" | "webcams" | "cloudproviders" | "cloudprofiles"
-        | "hostonlynets" => String::new(),
+        | "usbfilters" | "extpacks" | "groups" | "webcams" | "cloudproviders" | "cloudprofiles" => {
+            String::new()
+        }
+        "hostonlynets" => super::hostonlynet::list(r),
         "dhcpservers" => dhcpservers(&sim.version, &r.dhcpservers),
         "hdds" | "dvds" => media_list(r, if what == "hdds" { "hdd" } else { "dvd" }),
         "systemproperties" => system_properties(sim),
@@ -428,9 +430,15 @@ fn host_info(sim: &Sim) -> String {
         mem("MemTotal:"),
         mem("MemAvailable:")
     );
-    s += "Operating system: Linux\n";
+    // RTSystemQueryOSInfo: the kernel's name and release (`uname -r`; Darwin's, not macOS's
+    // product version), Windows' product name and build.
     let release = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
-    s += &format!("Operating system version: {}\n", release.trim());
+    let (os, version) = match sim.host_os() {
+        super::HostOs::Linux => ("Linux", release.trim().to_string()),
+        super::HostOs::Darwin => ("Darwin", "23.1.0".to_string()),
+        super::HostOs::Windows => ("Windows 11", "10.0.22631".to_string()),
+    };
+    s += &format!("Operating system: {os}\nOperating system version: {version}\n");
     s
 }
 

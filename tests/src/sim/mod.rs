@@ -8,6 +8,7 @@
 pub mod errors;
 pub mod getopt;
 pub mod hostnet;
+pub mod hostonlynet;
 pub mod info;
 pub mod list;
 pub mod media;
@@ -31,12 +32,40 @@ pub struct Sim {
     pub home: PathBuf,
 }
 
+/// The host OS a VirtualBox build runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HostOs {
+    Linux,
+    Darwin,
+    Windows,
+}
+
 impl Sim {
     pub fn from_env() -> Result<Sim, String> {
         Ok(Sim {
             version: SimVersion::from_env()?,
             home: state::vbox_user_home(),
         })
+    }
+
+    /// The host OS the simulator stands for (`VBOXSIM_HOST_OS`: `linux`, the default,
+    /// `darwin` or `windows`): VirtualBox's builds differ by host.
+    pub fn host_os(&self) -> HostOs {
+        match std::env::var("VBOXSIM_HOST_OS")
+            .unwrap_or_default()
+            .to_ascii_lowercase()
+            .as_str()
+        {
+            "darwin" | "macos" => HostOs::Darwin,
+            "windows" => HostOs::Windows,
+            _ => HostOs::Linux,
+        }
+    }
+
+    /// A build with Apple's vmnet (VBOX_WITH_VMNET: VirtualBox 7 on macOS): host-only networks
+    /// instead of host-only adapters.
+    pub fn vmnet(&self) -> bool {
+        self.host_os() == HostOs::Darwin && self.version.major >= 7
     }
 
     /// Locks and reads the registry.
@@ -116,6 +145,7 @@ fn dispatch(sim: &Sim, argv: &[String]) -> SimResult {
         "closemedium",
         "hostonlyif",
         "dhcpserver",
+        "hostonlynet",
     ];
     if args.is_empty() && NEED_ARGS.contains(&cmd.as_str()) {
         return Err(errors::bare_usage(&sim.version, cmd));
@@ -161,6 +191,7 @@ fn dispatch_command(sim: &Sim, cmd: &str, args: &[String]) -> SimResult {
         "closemedium" => media::closemedium(sim, args),
         "hostonlyif" => net::hostonlyif(sim, args),
         "dhcpserver" => net::dhcpserver(sim, args),
+        "hostonlynet" if sim.vmnet() => hostonlynet::hostonlynet(sim, args),
         other => Err(sim.syntax("", Syntax::Message(format!("Invalid command '{other}'")))),
     }
 }

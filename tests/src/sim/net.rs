@@ -62,6 +62,15 @@ fn create(sim: &Sim, args: &[String]) -> SimResult {
     if let Some(p) = parsed.positionals().first() {
         return Err(sim.syntax("hostonlyif", Syntax::InvalidParameter(p.to_string())));
     }
+    if sim.vmnet() {
+        // VirtualBox 7 on macOS ships no host-only kernel extension: VBoxNetAdpCtl cannot open
+        // its control device (output as reported for 7.0.2; the Context line from the source).
+        return Err(VBoxError {
+            stdout: String::new(),
+            stderr: "0%...NS_ERROR_FAILURE\nVBoxManage: error: Failed to create the host-only adapter\nVBoxManage: error: VBoxNetAdpCtl: Error while adding new interface: failed to open /dev/vboxnetctl: No such file or directory\nVBoxManage: error: Details: code NS_ERROR_FAILURE (0x80004005), component HostNetworkInterfaceWrap, interface IHostNetworkInterface\nVBoxManage: error: Context: \"RTEXITCODE handleCreate(HandlerArg *)\" at line 105 of file VBoxManageHostonly.cpp\n".into(),
+            code: 1,
+        });
+    }
     let mut reg = sim.registry()?;
     let mut n = 0u32;
     let (name, mac) = loop {

@@ -22,6 +22,9 @@ pub struct Registry {
     pub hostonlyifs: Vec<HostOnlyIf>,
     #[serde(default)]
     pub dhcpservers: Vec<DhcpServer>,
+    /// VirtualBox 7's host-only networks (`hostonlynet`, macOS hosts: Apple's vmnet).
+    #[serde(default)]
+    pub hostonlynets: Vec<HostOnlyNet>,
     /// Global extra data (`setextradata global KEY VALUE`).
     #[serde(default)]
     pub extradata: BTreeMap<String, String>,
@@ -163,6 +166,9 @@ pub struct Nic {
     pub hostonly_adapter: String,
     pub bridge_adapter: String,
     pub intnet: String,
+    /// `--host-only-net<N>`: the host-only network of a `hostonlynet` attachment.
+    #[serde(default)]
+    pub hostonly_network: String,
     pub speed: u32,
     /// NAT port forwarding rules `name,proto,hostip,hostport,guestip,guestport`.
     #[serde(default)]
@@ -182,6 +188,7 @@ impl Nic {
             hostonly_adapter: String::new(),
             bridge_adapter: String::new(),
             intnet: "intnet".into(),
+            hostonly_network: String::new(),
             speed: 0,
             forwarding: Vec::new(),
             nat_settings: BTreeMap::new(),
@@ -280,6 +287,31 @@ pub struct HostOnlyIf {
     pub netmask: String,
 }
 
+/// A host-only network of VirtualBox 7 on macOS (`<HostOnlyNetwork name mask ipLower ipUpper id
+/// enabled>` in VirtualBox.xml). vmnet gives the host the lower address on a bridge
+/// (`bridge100`, ...) and leases the rest of the range to guests.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct HostOnlyNet {
+    pub name: String,
+    pub id: String,
+    pub mask: String,
+    pub lower: String,
+    pub upper: String,
+    pub enabled: bool,
+}
+
+impl HostOnlyNet {
+    /// The bridge the lab stands in for vmnet's with: `bridge100` for the first network.
+    pub fn bridge(&self, reg: &Registry) -> String {
+        let i = reg
+            .hostonlynets
+            .iter()
+            .position(|n| n.id == self.id)
+            .unwrap_or(0);
+        format!("bridge{}", 100 + i)
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct DhcpServer {
     pub network: String,
@@ -376,6 +408,10 @@ impl Registry {
 
     pub fn hostonlyif(&self, name: &str) -> Option<&HostOnlyIf> {
         self.hostonlyifs.iter().find(|h| h.name == name)
+    }
+
+    pub fn hostonlynet(&self, name: &str) -> Option<&HostOnlyNet> {
+        self.hostonlynets.iter().find(|n| n.name == name)
     }
 
     pub fn dhcpserver(&self, network: &str) -> Option<&DhcpServer> {

@@ -435,7 +435,11 @@ const DASHED_INDEXED_7: &[(&str, &str)] = &[
     ("nat-localhostreachable", "natlocalhostreachable"),
 ];
 
-fn modifyvm_specs(v: &SimVersion) -> Vec<Spec> {
+/// Per-adapter options only builds with vmnet (VirtualBox 7 on macOS) know.
+const VMNET_INDEXED: &[&str] = &["host-only-net", "hostonlynet"];
+
+fn modifyvm_specs(sim: &Sim) -> Vec<Spec> {
+    let v = &sim.version;
     let mut specs: Vec<Spec> = PLAIN_OPTIONS
         .iter()
         .map(|(o, _, _)| Spec::value(o))
@@ -445,6 +449,9 @@ fn modifyvm_specs(v: &SimVersion) -> Vec<Spec> {
     specs.extend(INDEXED.iter().map(|(o, n)| Spec::indexed(o, *n)));
     if v.major >= 7 {
         specs.extend(DASHED_INDEXED_7.iter().map(|(o, _)| Spec::indexed(o, 99)));
+    }
+    if sim.vmnet() {
+        specs.extend(VMNET_INDEXED.iter().map(|o| Spec::indexed(o, 99)));
     }
     specs
 }
@@ -501,7 +508,7 @@ fn max_nics(vm: &Vm) -> u32 {
 }
 
 pub fn modifyvm(sim: &Sim, args: &[String]) -> SimResult {
-    let specs = modifyvm_specs(&sim.version);
+    let specs = modifyvm_specs(sim);
     let Some(target) = args.first() else {
         return Err(sim.syntax("modifyvm", Syntax::Message("Not enough parameters".into())));
     };
@@ -684,8 +691,9 @@ fn apply_modify(
     }
     // parseNum: an adapter number the chipset does not have is printed and skipped, and the
     // command carries on (its rc is never set, so it may still exit 0).
-    let per_nic =
-        (INDEXED.iter().any(|(o, _)| *o == opt) && opt != "boot") || opt == "natlocalhostreachable";
+    let per_nic = (INDEXED.iter().any(|(o, _)| *o == opt) && opt != "boot")
+        || opt == "natlocalhostreachable"
+        || VMNET_INDEXED.contains(&opt);
     if per_nic && index > max_nics(vm) {
         printed.push_str(&format!("VBoxManage: error: Invalid NIC number {index}\n"));
         return Ok(());
@@ -727,7 +735,7 @@ fn apply_modify(
                 "natnetwork",
                 "hostonlynet",
             ];
-            if !known.contains(&a.as_str()) {
+            if !known.contains(&a.as_str()) || (a == "hostonlynet" && !sim.vmnet()) {
                 return Err(invalid_value(sim, opt, index, value));
             }
             vm.nic_mut(n).attachment = a;
@@ -765,6 +773,8 @@ fn apply_modify(
         "hostonlyadapter" | "hostonly-adapter" => {
             vm.nic_mut(n).hostonly_adapter = value.to_string()
         }
+        // Not checked until the VM starts, as VirtualBox does.
+        "host-only-net" | "hostonlynet" => vm.nic_mut(n).hostonly_network = value.to_string(),
         "bridgeadapter" | "bridge-adapter" => vm.nic_mut(n).bridge_adapter = value.to_string(),
         "intnet" => vm.nic_mut(n).intnet = value.to_string(),
         "macaddress" | "mac-address" => {
@@ -1158,6 +1168,11 @@ pub fn startvm(sim: &Sim, args: &[String]) -> SimResult {
                 },
             ));
         }
+        if sim.vmnet()
+            && let Some(nic) = vm.nics.iter().find(|n| n.attachment == "hostonly")
+        {
+            return Err(legacy_hostonly(&mut reg, name, &nic.hostonly_adapter));
+        }
         check_startable(sim, &reg.reg, &vm)?;
         let pid = crate::vmproc::spawn_vm_process(sim, &vm).map_err(|e| {
             com_error(
@@ -1186,6 +1201,43 @@ pub fn startvm(sim: &Sim, args: &[String]) -> SimResult {
         );
     }
     Ok(out)
+}
+
+/// A VM with a host-only adapter powered on by a vmnet build (VirtualBox 7 on macOS): the VM
+/// does not start; a host-only network `Legacy <if> Network` is made from the interface's DHCP
+/// server (ConsoleImpl2.cpp 7.0, as reported by users of 7.0.0 and 7.0.14).
+fn legacy_hostonly(reg: &mut super::state::LockedRegistry, vm: &str, interface: &str) -> VBoxError {
+    let name = format!("Legacy {interface} Network");
+    let server = reg
+        .reg
+        .dhcpserver(&format!("HostInterfaceNetworking-{interface}"))
+        .cloned();
+    let (mask, lower, upper) = match server {
+        Some(d) => (d.netmask, d.lower, d.upper),
+        None => (
+            "255.255.255.0".to_string(),
+            "192.168.56.1".to_string(),
+            "192.168.56.254".to_string(),
+        ),
+    };
+    if reg.reg.hostonlynet(&name).is_none() {
+        reg.reg.hostonlynets.push(super::state::HostOnlyNet {
+            name: name.clone(),
+            id: uuid::Uuid::new_v4().to_string(),
+            mask: mask.clone(),
+            lower: lower.clone(),
+            upper: upper.clone(),
+            enabled: true,
+        });
+        let _ = reg.save();
+    }
+    VBoxError {
+        stdout: format!("Waiting for VM \"{vm}\" to power on...\n"),
+        stderr: format!(
+            "VBoxManage: error: Host-only adapters are no longer supported!\nVBoxManage: error: For your convenience a host-only network named '{name}' has been created with network mask '{mask}' and IP address range '{lower}' - '{upper}'.\nVBoxManage: error: To fix this problem, switch to 'Host-only Network' attachment type in the VM settings.\nVBoxManage: error:  (VERR_NOT_FOUND)\nVBoxManage: error: Details: code NS_ERROR_FAILURE (0x80004005), component ConsoleWrap, interface IConsole\n"
+        ),
+        code: 1,
+    }
 }
 
 /// What VirtualBox checks when it powers a VM on: its adapters and media exist.
