@@ -33,6 +33,45 @@ pub fn vswarm_home() -> Result<PathBuf> {
         })
 }
 
+/// The host-only interfaces and DHCP servers vswarm created on this host, whichever cluster
+/// they were for (`$VSWARM_HOME/made-networks.json`): what `doctor --fix` may remove once no
+/// cluster and no VM uses it. Written under the host-wide networks lock.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct MadeNetworks {
+    #[serde(default)]
+    pub interfaces: Vec<String>,
+    /// DHCP servers by network name (`HostInterfaceNetworking-vboxnet0`).
+    #[serde(default)]
+    pub dhcp_servers: Vec<String>,
+}
+
+impl MadeNetworks {
+    fn path(home: &Path) -> PathBuf {
+        home.join("made-networks.json")
+    }
+
+    /// The list (empty when there is none or it cannot be read: nothing is then removable).
+    pub fn read(home: &Path) -> MadeNetworks {
+        std::fs::read(Self::path(home))
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok())
+            .unwrap_or_default()
+    }
+
+    /// Changes the list with `change` and writes it.
+    pub fn update(home: &Path, change: impl FnOnce(&mut MadeNetworks)) -> Result<()> {
+        let mut made = MadeNetworks::read(home);
+        change(&mut made);
+        made.interfaces.sort();
+        made.interfaces.dedup();
+        made.dhcp_servers.sort();
+        made.dhcp_servers.dedup();
+        let json = serde_json::to_vec_pretty(&made)
+            .map_err(|e| Error::failed("writing the list of networks vswarm made", e))?;
+        write_private(&Self::path(home), &json)
+    }
+}
+
 /// Creates `dir` (and its parents) readable by its owner only.
 pub fn private_dir(dir: &Path) -> Result<()> {
     let mut builder = std::fs::DirBuilder::new();

@@ -252,6 +252,15 @@ pub fn with_block(script: &str, block: &str) -> String {
     out
 }
 
+/// The MAC vswarm's block in a boot script selects its interface by, if there is a block.
+fn block_mac(script: &str) -> Option<String> {
+    let block = script.split(BLOCK_BEGIN).nth(1)?.split(BLOCK_END).next()?;
+    block
+        .split_whitespace()
+        .find(|w| w.len() == 17 && w.matches(':').count() == 5)
+        .map(str::to_string)
+}
+
 /// `ip -4 addr show`, read into (interface, address, prefix) in the order printed (iproute2's
 /// and busybox's layouts).
 pub fn interface_addresses(text: &str) -> Vec<(String, std::net::Ipv4Addr, u8)> {
@@ -610,13 +619,26 @@ async fn fix_address(
             .collect::<Vec<_>>()
             .join(", "),
     };
-    let iface = interface_for(&addrs, ip, prefix).ok_or_else(no_interface)?;
-    let mac = macs
+    let macs: Vec<(&str, &str)> = macs
         .lines()
         .filter_map(|l| l.split_once(' '))
+        .map(|(i, m)| (i, m.trim()))
+        .filter(|(_, m)| m.len() == 17 && m.chars().all(|c| c.is_ascii_hexdigit() || c == ':'))
+        .collect();
+    // The interface on the address's network; else (the network moved: the guest still has
+    // the old fixed address) the one the boot script names by its MAC.
+    let iface = interface_for(&addrs, ip, prefix)
+        .or_else(|| {
+            let mac = block_mac(script)?;
+            macs.iter()
+                .find(|(_, m)| m.eq_ignore_ascii_case(&mac))
+                .map(|(i, _)| i.to_string())
+        })
+        .ok_or_else(no_interface)?;
+    let mac = macs
+        .iter()
         .find(|(i, _)| *i == iface)
-        .map(|(_, m)| m.trim().to_string())
-        .filter(|m| m.len() == 17 && m.chars().all(|c| c.is_ascii_hexdigit() || c == ':'))
+        .map(|(_, m)| m.to_string())
         .ok_or_else(no_interface)?;
     let block = provisioner.fixed_address_script(&mac, ip, prefix);
     let wanted = with_block(script, &block);
@@ -759,6 +781,8 @@ mod tests {
         let twice = with_block(&format!("{once}echo after\n"), &other);
         assert_eq!(twice, format!("{user}{other}echo after\n"));
         assert_eq!(with_block(&twice, &other), twice);
+        assert_eq!(block_mac(&twice).as_deref(), Some("08:00:27:aa:bb:cc"));
+        assert_eq!(block_mac(user), None);
     }
 
     #[test]

@@ -67,6 +67,8 @@ struct Membership {
     /// Only managers know the cluster's id.
     cluster: Option<String>,
     node_id: Option<String>,
+    /// The address it advertises to the swarm (`NodeAddr`).
+    node_addr: Option<String>,
 }
 
 async fn membership(e: &Engine) -> Result<Membership, EngineError> {
@@ -81,6 +83,7 @@ async fn membership(e: &Engine) -> Result<Membership, EngineError> {
         manager: swarm.control_available.unwrap_or(false),
         cluster: swarm.cluster.and_then(|c| c.id),
         node_id: swarm.node_id.filter(|id| !id.is_empty()),
+        node_addr: swarm.node_addr.filter(|a| !a.is_empty()),
     })
 }
 
@@ -128,7 +131,33 @@ pub async fn form_swarm(members: &[SwarmMember], force: bool) -> Result<SwarmSum
         ..SwarmSummary::default()
     };
     let mut cluster_id = leader_state.cluster.clone();
-    if leader_state.state == LocalNodeState::ACTIVE && leader_state.manager {
+    // A member that advertises an address it no longer has (its network was moved) is out of
+    // reach of its peers.
+    let moved = |i: usize| {
+        states[i].state == LocalNodeState::ACTIVE
+            && states[i]
+                .node_addr
+                .as_ref()
+                .is_some_and(|a| *a != addr(members[i].engine.ip))
+    };
+    let leader_moved = moved(leader_index);
+    if leader_moved && leader_state.manager {
+        // The swarm's recovery for a manager whose address changed: a new cluster from its own
+        // state (services, networks, secrets kept) at the new address; the others join again.
+        let req = SwarmInitRequest {
+            listen_addr: Some("0.0.0.0:2377".into()),
+            advertise_addr: Some(addr(le.ip)),
+            data_path_addr: Some(addr(le.ip)),
+            force_new_cluster: Some(true),
+            ..SwarmInitRequest::default()
+        };
+        le.docker
+            .init_swarm(req)
+            .await
+            .map_err(|e| le.error("swarm init --force-new-cluster (its address changed)", e))?;
+        tracing::info!(node = %le.node, ip = %le.ip, "the swarm's manager moved: re-formed at its new address");
+        summary.joined.push(le.node.clone());
+    } else if leader_state.state == LocalNodeState::ACTIVE && leader_state.manager {
         summary.unchanged.push(le.node.clone());
     } else {
         if leader_state.state != LocalNodeState::INACTIVE {
@@ -158,6 +187,35 @@ pub async fn form_swarm(members: &[SwarmMember], force: bool) -> Result<SwarmSum
                         .as_ref()
                         .is_some_and(|id| nodes.iter().any(|n| n.id.as_ref() == Some(id))))
         };
+    // After the manager moved, every other member joins again (it knows the old address);
+    // so does one that moved itself.
+    let rejoin: Vec<bool> = (0..members.len())
+        .map(|i| i != leader_index && (leader_moved || moved(i)))
+        .collect();
+    for i in (0..members.len()).filter(|i| rejoin[*i]) {
+        leave(
+            &members[i].engine,
+            "leaving the swarm to join it at its new address",
+        )
+        .await?;
+    }
+    let states: Vec<Membership> = states
+        .into_iter()
+        .enumerate()
+        .map(|(i, st)| {
+            if rejoin[i] {
+                Membership {
+                    state: LocalNodeState::INACTIVE,
+                    manager: false,
+                    cluster: None,
+                    node_id: None,
+                    node_addr: None,
+                }
+            } else {
+                st
+            }
+        })
+        .collect();
     let joining: Vec<usize> = (0..members.len())
         .filter(|i| *i != leader_index && !ours(&states[*i], &cluster_id, &nodes))
         .collect();

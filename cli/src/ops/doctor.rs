@@ -17,14 +17,15 @@ use swarm_bootstrap::ssh::SshConnection;
 use swarm_bootstrap::tls::{RENEW_WITHIN_DAYS, served_certificate};
 use vbox_driver::driver::MachineState;
 use vbox_driver::hostonly::{
-    AllowedRanges, NETWORKS_CONF, fix_link, interface_net, is_root, link_state, survey_hostonly,
+    AllowedRanges, NETWORKS_CONF, fix_link, interface_net, is_root, link_state,
+    remove_hostonly_network, survey_hostonly, vms_on_hostonly,
 };
 use vbox_driver::parse::{LinkStatus, parse_hostinfo, parse_version};
 use vbox_driver::virtualbox::machine_states;
 
 use super::{Cluster, Session, Target};
 use crate::cluster::DEFAULT_FILE;
-use crate::state::recorded_clusters;
+use crate::state::{MadeNetworks, recorded_clusters};
 
 /// How a check came out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -247,18 +248,58 @@ pub async fn doctor(session: &Session<'_>, target: &Target, fix: bool) -> Doctor
                     )),
                 );
             }
+            let kept: Vec<(String, ipnet::Ipv4Net)> = survey
+                .interfaces
+                .iter()
+                .filter(|i| ours.iter().any(|(name, _)| *name == i.name))
+                .filter_map(|i| Some((i.name.clone(), interface_net(i)?)))
+                .collect();
+            persistence_checks(&kept, fix, &mut checks, &mut fixed);
+            let made = MadeNetworks::read(&session.home);
+            leftover_interfaces(
+                &vbm,
+                survey,
+                &ours,
+                &made,
+                fix,
+                &mut checks,
+                &mut fixed,
+                session,
+            )
+            .await;
             for s in &survey.dhcp_servers {
                 if let Some(iface) = s.network_name.strip_prefix("HostInterfaceNetworking-")
                     && !survey.interfaces.iter().any(|i| i.name == iface)
                 {
+                    let name = format!("dhcp server {}", s.network_name);
+                    let ours = made.dhcp_servers.contains(&s.network_name);
+                    if fix && ours {
+                        match remove_hostonly_network(&vbm, iface, true, false).await {
+                            Ok(()) => {
+                                let _ = MadeNetworks::update(&session.home, |m| {
+                                    m.dhcp_servers.retain(|d| *d != s.network_name)
+                                });
+                                fixed.push(format!("removed the DHCP server {}", s.network_name));
+                                checks.ok(&name, "removed by --fix: its interface was gone");
+                            }
+                            Err(e) => {
+                                checks.push(&name, Status::Fail, e.to_string(), None::<String>)
+                            }
+                        }
+                        continue;
+                    }
                     checks.push(
-                        format!("dhcp server {}", s.network_name),
+                        &name,
                         Status::Warn,
-                        format!("its interface {iface} no longer exists"),
-                        Some(format!(
-                            "VBoxManage dhcpserver remove --netname {}",
-                            s.network_name
-                        )),
+                        format!(
+                            "its interface {iface} no longer exists{}",
+                            if ours { " (vswarm made it)" } else { "" }
+                        ),
+                        Some(if ours {
+                            "vswarm doctor --fix removes it".to_string()
+                        } else {
+                            format!("VBoxManage dhcpserver remove --netname {}", s.network_name)
+                        }),
                     );
                 }
             }
@@ -290,6 +331,191 @@ pub async fn doctor(session: &Session<'_>, target: &Target, fix: bool) -> Doctor
     DoctorReport {
         checks: checks.0,
         fixed,
+    }
+}
+
+/// Interfaces that fight: two carrying one network (the host routes it through one of them,
+/// so VMs on the other cannot be reached), and interfaces vswarm made that no cluster uses any
+/// more. Each is named with what to remove; `--fix` removes those vswarm made that no cluster
+/// and no VM uses.
+#[allow(clippy::too_many_arguments)]
+async fn leftover_interfaces(
+    vbm: &vbox_driver::runner::VBoxManage,
+    survey: &vbox_driver::hostonly::HostOnlySurvey,
+    ours: &[(String, String)],
+    made: &MadeNetworks,
+    fix: bool,
+    checks: &mut Checks,
+    fixed: &mut Vec<String>,
+    session: &Session<'_>,
+) {
+    for i in &survey.interfaces {
+        let Some(net) = interface_net(i) else {
+            continue;
+        };
+        let twins: Vec<&str> = survey
+            .interfaces
+            .iter()
+            .filter(|o| o.name != i.name && interface_net(o) == Some(net))
+            .map(|o| o.name.as_str())
+            .collect();
+        let used_by_cluster = ours.iter().any(|(name, _)| *name == i.name);
+        let vswarms = made.interfaces.contains(&i.name);
+        let orphan = vswarms && !used_by_cluster;
+        if twins.is_empty() && !orphan {
+            continue;
+        }
+        let users = vms_on_hostonly(vbm, &i.name).await.unwrap_or_default();
+        let name = format!("interface {} use", i.name);
+        let mut what = Vec::new();
+        if orphan {
+            what.push("vswarm made it for a cluster that no longer uses it".to_string());
+        }
+        if twins.is_empty() {
+            what.push(format!("it carries {net}"));
+        } else {
+            what.push(format!(
+                "it carries {net} like {}: the host sends that network's traffic through one of them only",
+                twins.join(", ")
+            ));
+        }
+        let what = what.join("; ");
+        if used_by_cluster || !users.is_empty() {
+            // The one to keep; its twins are reported on their own lines.
+            if !twins.is_empty() && !used_by_cluster {
+                checks.push(
+                    &name,
+                    Status::Warn,
+                    format!("{what}; used by {}", users.join(", ")),
+                    Some(format!(
+                        "move those VMs to {} (or remove them), then remove {}",
+                        twins[0], i.name
+                    )),
+                );
+            }
+            continue;
+        }
+        if fix && vswarms {
+            let dhcp = made
+                .dhcp_servers
+                .contains(&vbox_driver::hostonly::dhcp_network_name(&i.name));
+            match remove_hostonly_network(vbm, &i.name, dhcp, true).await {
+                Ok(()) => {
+                    let _ = MadeNetworks::update(&session.home, |m| {
+                        m.interfaces.retain(|n| *n != i.name);
+                        let netname = vbox_driver::hostonly::dhcp_network_name(&i.name);
+                        m.dhcp_servers.retain(|d| *d != netname);
+                    });
+                    fixed.push(format!("removed the host-only interface {}", i.name));
+                    checks.ok(&name, format!("removed by --fix: {what}"));
+                }
+                Err(e) => checks.push(&name, Status::Fail, e.to_string(), None::<String>),
+            }
+            continue;
+        }
+        checks.push(
+            &name,
+            Status::Warn,
+            format!("{what}; no VM uses it"),
+            Some(if vswarms {
+                "vswarm doctor --fix removes it (vswarm made it)".to_string()
+            } else {
+                format!("VBoxManage hostonlyif remove {}", i.name)
+            }),
+        );
+    }
+}
+
+/// A network manager's configuration that keeps the host-only interfaces vswarm uses as
+/// VirtualBox configured them across reboots: NetworkManager told to leave `vboxnet*` alone (it
+/// otherwise takes their address away), systemd-networkd given each interface's address.
+/// `root` is where the host's `/run` and `/etc` are (`/`, or `VSWARM_HOST_ROOT` for tests and
+/// chroots). Returns (manager, file, content) for each manager that runs.
+pub fn persistence_files(
+    root: &Path,
+    interfaces: &[(String, ipnet::Ipv4Net)],
+) -> Vec<(&'static str, std::path::PathBuf, String)> {
+    let mut out = Vec::new();
+    if root.join("run/NetworkManager").is_dir() {
+        out.push((
+            "NetworkManager",
+            root.join("etc/NetworkManager/conf.d/90-vswarm-vboxnet.conf"),
+            "# Written by `vswarm doctor --fix`: NetworkManager leaves VirtualBox's host-only\n# interfaces alone, so the address VirtualBox gives them stays.\n[keyfile]\nunmanaged-devices=interface-name:vboxnet*\n".to_string(),
+        ));
+    }
+    if root.join("run/systemd/netif").is_dir() {
+        for (name, net) in interfaces {
+            out.push((
+                "systemd-networkd",
+                root.join(format!("etc/systemd/network/50-vswarm-{name}.network")),
+                format!(
+                    "# Written by `vswarm doctor --fix`: {name} keeps the address VirtualBox records for it.\n[Match]\nName={name}\n\n[Network]\nAddress={net}\nConfigureWithoutCarrier=yes\nLinkLocalAddressing=no\n\n[Link]\nActivationPolicy=always-up\n"
+                ),
+            ));
+        }
+    }
+    out
+}
+
+/// Checks (and with `fix`, as root, writes) [`persistence_files`].
+fn persistence_checks(
+    interfaces: &[(String, ipnet::Ipv4Net)],
+    fix: bool,
+    checks: &mut Checks,
+    fixed: &mut Vec<String>,
+) {
+    if !cfg!(target_os = "linux") || interfaces.is_empty() {
+        return;
+    }
+    let root = std::env::var_os("VSWARM_HOST_ROOT")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| std::path::PathBuf::from("/"));
+    for (manager, file, content) in persistence_files(&root, interfaces) {
+        let name = format!("{manager} persistence");
+        if std::fs::read_to_string(&file).is_ok_and(|c| c == content) {
+            checks.ok(
+                &name,
+                format!("{} keeps the host-only interfaces", file.display()),
+            );
+            continue;
+        }
+        if fix && is_root() {
+            let written = file
+                .parent()
+                .map(std::fs::create_dir_all)
+                .unwrap_or(Ok(()))
+                .and_then(|()| std::fs::write(&file, &content));
+            match written {
+                Ok(()) => {
+                    let reload: &[&str] = if manager == "NetworkManager" {
+                        &["nmcli", "general", "reload", "conf"]
+                    } else {
+                        &["networkctl", "reload"]
+                    };
+                    let _ = std::process::Command::new(reload[0])
+                        .args(&reload[1..])
+                        .output();
+                    fixed.push(format!("wrote {}:\n{content}", file.display()));
+                    checks.ok(&name, format!("{} written by --fix", file.display()));
+                }
+                Err(e) => checks.push(
+                    &name,
+                    Status::Fail,
+                    format!("cannot write {}: {e}", file.display()),
+                    None::<String>,
+                ),
+            }
+            continue;
+        }
+        checks.push(
+            &name,
+            Status::Warn,
+            format!(
+                "{manager} runs, and after a reboot may leave the host-only interfaces down or bare; `vswarm doctor --fix` (as root) writes {}:\n{content}",
+                file.display()
+            ),
+            Some("sudo vswarm doctor --fix"),
+        );
     }
 }
 

@@ -148,6 +148,15 @@ pub async fn down(session: &Session<'_>, target: &Target) -> Result<DownReport> 
                     remove_hostonly_network(&vbm, &interface, remove_dhcp, remove_interface)
                         .await
                         .doing(format!("removing the host-only network {interface}"))?;
+                    crate::state::MadeNetworks::update(&session.home, |m| {
+                        if remove_interface {
+                            m.interfaces.retain(|i| *i != interface);
+                        }
+                        if remove_dhcp {
+                            let netname = vbox_driver::hostonly::dhcp_network_name(&interface);
+                            m.dhcp_servers.retain(|d| *d != netname);
+                        }
+                    })?;
                 }
                 report.dhcp_server = remove_dhcp;
                 if remove_interface {

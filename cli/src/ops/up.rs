@@ -289,9 +289,14 @@ async fn preflight(
         session.warn(format!("{} (fix: {})", problem.what, problem.fix));
     }
     let mut survey = survey.doing("reading VirtualBox's host-only networks")?;
-    let networks = uses_hostonly_networks(&vbm, &version)
-        .await
-        .doing("asking VirtualBox about the host")?;
+    // Whether VirtualBox makes host-only networks here is asked once per cluster: the record
+    // keeps the kind of network it got (a no-op `up` makes no extra call).
+    let networks = match record.network.as_ref() {
+        Some(n) if n.interface.is_some() => n.hostonlynet,
+        _ => uses_hostonly_networks(&vbm, &version)
+            .await
+            .doing("asking VirtualBox about the host")?,
+    };
     if networks {
         survey.networks = Some(
             list_hostonly_networks(&vbm)
@@ -305,11 +310,11 @@ async fn preflight(
         .filter(|n| n.interface.is_none())
         .and_then(|n| n.creating_since.as_ref())
         .and_then(|before| {
-            survey
-                .interfaces
-                .iter()
-                .find(|i| !before.contains(&i.name))
-                .map(|i| i.name.clone())
+            let names: Vec<&String> = match &survey.networks {
+                Some(networks) => networks.iter().map(|n| &n.name).collect(),
+                None => survey.interfaces.iter().map(|i| &i.name).collect(),
+            };
+            names.into_iter().find(|n| !before.contains(n)).cloned()
         });
     // Interfaces vswarm may configure: the one it made (or was making) for this cluster, or
     // the one the user names. Any other is used as it is, or not at all.
@@ -493,6 +498,20 @@ async fn set_up_network(
             "the cluster now uses {}; vswarm made {name} for it earlier and leaves it in place (remove it with `VBoxManage hostonlyif remove {name}` if nothing uses it)",
             applied.network.interface
         ));
+    }
+    if applied.network.kind == HostOnlyKind::Adapter
+        && (applied.created_interface || applied.created_dhcp)
+    {
+        let name = applied.network.interface.clone();
+        crate::state::MadeNetworks::update(&session.home, |m| {
+            if applied.created_interface {
+                m.interfaces.push(name.clone());
+            }
+            if applied.created_dhcp {
+                m.dhcp_servers
+                    .push(vbox_driver::hostonly::dhcp_network_name(&name));
+            }
+        })?;
     }
     let claimed = pre.claimed.as_deref() == Some(applied.network.interface.as_str());
     recorder.update(|r| {
@@ -802,7 +821,7 @@ async fn bring_node(
         .bring_up(&vm_spec, &on_step)
         .await
         .doing(format!("bringing up the VM of {name}"))?;
-    let ip = fixed_address(&recorder.snapshot(), node, up.ip, &driver.network().dhcp);
+    let ip = fixed_address(&recorder.snapshot(), node, up.ip, driver.network());
     recorder.update(|r| {
         if let Some(n) = r.node_mut(&name) {
             n.ssh_port = Some(up.ssh.port);
@@ -868,8 +887,10 @@ fn fixed_address(
     record: &ClusterRecord,
     node: &NodeEntry,
     came_up_at: std::net::Ipv4Addr,
-    pool: &vbox_driver::hostonly::DhcpRange,
+    network: &vbox_driver::hostonly::HostOnlyNetwork,
 ) -> std::net::Ipv4Addr {
+    let pool = &network.dhcp;
+    let network = network.host.trunc();
     if let Some(ip) = node.ip {
         return ip;
     }
@@ -879,11 +900,15 @@ fn fixed_address(
         .filter(|n| n.name != node.name)
         .filter_map(|n| n.pinned.as_deref().or(n.ip.as_deref()))
         .filter_map(|ip| ip.parse().ok())
+        .filter(|ip| network.contains(ip))
         .collect();
+    // A fixed address off the network (the network moved: VirtualBox refuses the old one) is
+    // given up for the one the node came up at on the new network.
     if let Some(ip) = record
         .node(&node.name)
         .and_then(|n| n.pinned.as_deref())
         .and_then(|ip| ip.parse().ok())
+        .filter(|ip| network.contains(ip))
     {
         return ip;
     }
