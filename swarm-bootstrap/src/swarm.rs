@@ -199,6 +199,26 @@ pub async fn form_swarm(members: &[SwarmMember], force: bool) -> Result<SwarmSum
         )
         .await?;
     }
+    // Their entries go first: the leader cannot reach them at their old addresses to hear
+    // they left, and the entries would linger beside the new ones.
+    let leader_id = states[leader_index].node_id.clone();
+    let stale: Vec<&bollard::models::Node> = nodes
+        .iter()
+        .filter(|n| n.id.is_some() && n.id != leader_id)
+        .filter(|n| {
+            (0..members.len())
+                .any(|i| rejoin[i] && hostname_of(n) == Some(members[i].engine.node.as_str()))
+        })
+        .collect();
+    for n in &stale {
+        demote_if_manager(le, n).await?;
+        if let Some(id) = n.id.as_deref() {
+            delete_node(le, id, "removing the entry of a node that joins again").await?;
+        }
+    }
+    if !stale.is_empty() {
+        nodes = list_nodes(le).await?;
+    }
     let states: Vec<Membership> = states
         .into_iter()
         .enumerate()

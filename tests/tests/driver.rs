@@ -49,6 +49,7 @@ impl Workspace {
             disk_mb: 20_000,
             iso: self.iso.clone(),
             ssh_public_key: self.public_key.clone(),
+            moved_from: None,
         }
     }
 

@@ -72,6 +72,7 @@ impl Cluster {
             disk_mb: 20_000,
             iso: self.iso.clone(),
             ssh_public_key: self.public_key.clone(),
+            moved_from: None,
         }
     }
 

@@ -19,6 +19,9 @@ pub struct NodeSpec {
     pub iso: PathBuf,
     /// The public key (OpenSSH one-line form) installed for the `docker` user.
     pub ssh_public_key: String,
+    /// The address the node was fixed at on a network the cluster has left (VirtualBox refused
+    /// it): its boot script still sets it, so it counts as where the node came up.
+    pub moved_from: Option<Ipv4Addr>,
 }
 
 /// A machine's state, provider-neutral.

@@ -572,7 +572,13 @@ impl VirtualBoxDriver {
     /// The guest's host-only address, waiting for it. `wait_first`: the VM was just created
     /// and booted, so no address can be there yet: the first call waits rather than asks (as it
     /// does for a VM this driver has just powered on, whose property may be stale).
-    async fn wait_for_ip(&self, name: &str, wait_first: bool) -> Result<Ipv4Addr, VirtualBoxError> {
+    async fn wait_for_ip(
+        &self,
+        name: &str,
+        wait_first: bool,
+        moved_from: Option<Ipv4Addr>,
+    ) -> Result<Ipv4Addr, VirtualBoxError> {
+        let is_node_address = |ip: &Ipv4Addr| self.on_network(*ip) || Some(*ip) == moved_from;
         // A VM this driver just powered on may still show its previous boot's address.
         let just_booted = self
             .booting
@@ -593,7 +599,7 @@ impl VirtualBoxDriver {
                 // docker0's, is not).
                 if let Some(ip) = parse::parse_guestproperty_value(&out.stdout)
                     .and_then(|v| v.parse().ok())
-                    .filter(|ip| self.on_network(*ip))
+                    .filter(is_node_address)
                 {
                     return Ok(ip);
                 }
@@ -603,7 +609,7 @@ impl VirtualBoxDriver {
                     && let Some(ip) = self
                         .ip_from_guest(name, probe.as_ref())
                         .await
-                        .filter(|ip| self.on_network(*ip))
+                        .filter(is_node_address)
                 {
                     return Ok(ip);
                 }
@@ -737,7 +743,7 @@ impl Driver for VirtualBoxDriver {
             (Some(i), Ok(out)) if matches!(i.state(), VmState::Running) => {
                 parse::parse_guestproperty_value(&out.stdout)
                     .and_then(|v| v.parse().ok())
-                    .filter(|ip| self.on_network(*ip))
+                    .filter(|ip| self.on_network(*ip) || Some(*ip) == spec.moved_from)
             }
             _ => None,
         };
@@ -768,7 +774,8 @@ impl Driver for VirtualBoxDriver {
             Some(ip) => ip,
             None => {
                 step(UpStep::WaitingForIp);
-                self.wait_for_ip(name, created == Created::New).await?
+                self.wait_for_ip(name, created == Created::New, spec.moved_from)
+                    .await?
             }
         };
         Ok(NodeUp {
@@ -831,7 +838,7 @@ impl Driver for VirtualBoxDriver {
     }
 
     async fn ip(&self, name: &str) -> Result<Ipv4Addr, VirtualBoxError> {
-        self.wait_for_ip(name, false).await
+        self.wait_for_ip(name, false, None).await
     }
 
     async fn ssh_endpoint(&self, name: &str) -> Result<SshEndpoint, VirtualBoxError> {

@@ -787,7 +787,15 @@ async fn bring_node(
             pinned: None,
         }),
     })?;
+    // A node fixed on a network the cluster left (VirtualBox refused it) comes up there first.
+    let moved_from = recorder
+        .snapshot()
+        .node(&name)
+        .and_then(|n| n.pinned.as_deref())
+        .and_then(|p| p.parse::<std::net::Ipv4Addr>().ok())
+        .filter(|p| !driver.network().host.trunc().contains(p));
     let vm_spec = NodeSpec {
+        moved_from,
         name: vm.clone(),
         cpus: node.cpus,
         memory_mb: node.memory,
