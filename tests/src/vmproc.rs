@@ -672,7 +672,10 @@ impl VmProcess {
                     ])?;
                     let bridge = match nic.attachment.as_str() {
                         "hostonlynet" => self.vmnet_bridge(&nic.hostonly_network)?,
-                        _ => nic.hostonly_adapter.clone(),
+                        _ => LockedRegistry::open(&self.sim.home)?
+                            .reg
+                            .hostonlyif(&nic.hostonly_adapter)
+                            .map_or_else(|| nic.hostonly_adapter.clone(), |h| h.link().to_string()),
                     };
                     let _ = fs::write(
                         format!("/proc/sys/net/ipv6/conf/{host_end}/disable_ipv6"),
@@ -770,7 +773,13 @@ impl VmProcess {
                 net.lower.clone(),
             ));
         }
-        let network = format!("HostInterfaceNetworking-{}", a.bridge);
+        // The DHCP server is the VirtualBox interface's (its name, not the bridge's).
+        let interface = reg
+            .hostonlyifs
+            .iter()
+            .find(|h| h.link() == a.bridge)
+            .map_or(a.bridge.as_str(), |h| h.name.as_str());
+        let network = format!("HostInterfaceNetworking-{interface}");
         let server = reg.dhcpserver(&network).filter(|d| d.enabled)?;
         Some((
             network,

@@ -477,7 +477,7 @@ fn collision<'a>(
 ) -> Option<Taken<'a>> {
     let carrier = hostonly
         .iter()
-        .find(|h| interface_net(h) == Some(net))
+        .find(|h| carries(h, net))
         .map(|h| h.name.as_str());
     if let Some(a) = host.addresses.iter().find(|a| {
         overlaps(a.net, net)
@@ -487,11 +487,20 @@ fn collision<'a>(
     }) {
         return Some(Taken::Interface(a));
     }
-    if let Some(r) = host
-        .routes
+    // The carrier's kernel interface may have another name than VirtualBox gives it (Windows
+    // lists `VirtualBox Host-Only Network #2` for `... Ethernet Adapter #2`): the one with the
+    // network's host address is it, and its route is the network's own.
+    let carrier_kernel: Vec<&str> = host
+        .addresses
         .iter()
-        .find(|r| overlaps(r.net, net) && Some(r.interface.as_str()) != carrier)
-    {
+        .filter(|a| carrier.is_some() && a.net.addr() == net.addr() && a.net.trunc() == net.trunc())
+        .map(|a| a.interface.as_str())
+        .collect();
+    if let Some(r) = host.routes.iter().find(|r| {
+        overlaps(r.net, net)
+            && Some(r.interface.as_str()) != carrier
+            && !carrier_kernel.contains(&r.interface.as_str())
+    }) {
         return Some(Taken::Route(r));
     }
     RESERVED.iter().find_map(|(cidr, what)| {
@@ -542,6 +551,18 @@ fn overlaps(a: Ipv4Net, b: Ipv4Net) -> bool {
 }
 
 /// A host-only interface's network as VirtualBox records it.
+/// The mask Windows reports for a new adapter for a while after `hostonlyif create`
+/// (docker/machine#1843): the adapter has its address all the same.
+pub const SETTLING_MASK: Ipv4Addr = Ipv4Addr::new(15, 0, 0, 0);
+
+/// Whether the interface carries `net`: its address and mask, or its address while Windows
+/// still reports [`SETTLING_MASK`] (counting it as another network made docker-machine create a
+/// second adapter).
+pub fn carries(h: &HostOnlyInterface, net: Ipv4Net) -> bool {
+    interface_net(h) == Some(net)
+        || (h.netmask == Some(SETTLING_MASK) && h.ipv4 == Some(net.addr()))
+}
+
 pub fn interface_net(h: &HostOnlyInterface) -> Option<Ipv4Net> {
     let ip = h.ipv4?;
     let mask = h.netmask?;
@@ -709,11 +730,7 @@ pub fn plan_for_host(
             &survey.interfaces,
         )?,
     };
-    let interface = match survey
-        .interfaces
-        .iter()
-        .find(|h| interface_net(h) == Some(net))
-    {
+    let interface = match survey.interfaces.iter().find(|h| carries(h, net)) {
         Some(h) => InterfaceAction::Keep(h.name.clone()),
         None => match owned {
             Some(h) => InterfaceAction::Configure(h.name.clone()),
@@ -947,6 +964,7 @@ pub async fn apply_network_plan(
         InterfaceAction::Create => {
             let name = create_interface(vbm, &survey.interfaces).await?;
             ipconfig(vbm, &name, net).await?;
+            wait_until_settled(vbm, &name, net).await?;
             (name, true)
         }
     };
@@ -1135,6 +1153,31 @@ async fn create_interface(
             detail: out.stdout.trim().to_string(),
         }),
     }
+}
+
+/// Waits (up to 10 s, as docker-machine does) until VirtualBox lists a new interface with its
+/// network: Windows reports a bogus mask for a while after `hostonlyif create`. A run that
+/// still sees it later counts the interface as the network's all the same ([`carries`]).
+async fn wait_until_settled(
+    vbm: &VBoxManage,
+    interface: &str,
+    net: Ipv4Net,
+) -> Result<(), NetworkError> {
+    for attempt in 0..20 {
+        let listed = list_hostonlyifs(vbm).await?;
+        match listed.iter().find(|h| h.name == interface) {
+            Some(h) if interface_net(h) == Some(net) => return Ok(()),
+            Some(h) if attempt == 0 => tracing::info!(
+                interface,
+                mask = ?h.netmask,
+                "waiting for VirtualBox to report the new interface's network"
+            ),
+            _ => {}
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    }
+    tracing::warn!(interface, %net, "VirtualBox still reports another network for the new interface");
+    Ok(())
 }
 
 async fn ipconfig(vbm: &VBoxManage, interface: &str, net: Ipv4Net) -> Result<(), NetworkError> {
@@ -1457,6 +1500,16 @@ mod tests {
             hostonly_net_name("192.168.56.1/24".parse().unwrap()),
             "vswarm-192.168.56.0"
         );
+    }
+
+    #[test]
+    fn a_new_windows_adapter_with_its_bogus_mask_carries_its_network() {
+        let mut h = hif("VirtualBox Host-Only Ethernet Adapter #2", "192.168.57.1");
+        h.netmask = Some(SETTLING_MASK);
+        let net: Ipv4Net = "192.168.57.1/24".parse().unwrap();
+        assert_ne!(interface_net(&h), Some(net));
+        assert!(carries(&h, net));
+        assert!(!carries(&h, "192.168.58.1/24".parse().unwrap()));
     }
 
     #[test]

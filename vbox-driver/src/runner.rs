@@ -251,16 +251,23 @@ fn first_error_line(stderr: &str) -> String {
 
 /// Where VBoxManage lives: PATH first, then VirtualBox's own variables and install folders.
 fn candidate_paths() -> Vec<PathBuf> {
+    candidate_paths_with(|var| std::env::var_os(var))
+}
+
+/// [`candidate_paths`] with the environment read through `var`.
+fn candidate_paths_with(var: impl Fn(&str) -> Option<OsString>) -> Vec<PathBuf> {
     let exe = if cfg!(windows) {
         "VBoxManage.exe"
     } else {
         "VBoxManage"
     };
-    let mut out: Vec<PathBuf> = std::env::var_os("PATH")
+    let mut out: Vec<PathBuf> = var("PATH")
         .map(|p| std::env::split_paths(&p).map(|d| d.join(exe)).collect())
         .unwrap_or_default();
-    for var in ["VBOX_INSTALL_PATH", "VBOX_MSI_INSTALL_PATH"] {
-        if let Some(v) = std::env::var_os(var) {
+    // VirtualBox's Windows installer sets VBOX_MSI_INSTALL_PATH (with a trailing backslash);
+    // VBOX_INSTALL_PATH is the older name.
+    for name in ["VBOX_INSTALL_PATH", "VBOX_MSI_INSTALL_PATH"] {
+        if let Some(v) = var(name) {
             out.extend(std::env::split_paths(&v).map(|d| d.join(exe)));
         }
     }
@@ -287,6 +294,23 @@ fn candidate_paths() -> Vec<PathBuf> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_installers_variables_are_searched_after_path() {
+        let env = |name: &str| match name {
+            "PATH" => Some(OsString::from("/usr/local/bin")),
+            "VBOX_MSI_INSTALL_PATH" => Some(OsString::from("/opt/Oracle/VirtualBox/")),
+            _ => None,
+        };
+        let found = candidate_paths_with(env);
+        let exe = if cfg!(windows) {
+            "VBoxManage.exe"
+        } else {
+            "VBoxManage"
+        };
+        assert_eq!(found[0], Path::new("/usr/local/bin").join(exe));
+        assert_eq!(found[1], Path::new("/opt/Oracle/VirtualBox/").join(exe));
+    }
 
     #[test]
     fn messages_come_from_virtualbox_error_lines() {

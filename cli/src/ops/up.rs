@@ -109,6 +109,9 @@ pub struct PortReport {
 struct Recorder {
     dir: ClusterDir,
     record: Mutex<ClusterRecord>,
+    /// Nodes fixed at an address in this run: their recorded address is current (another
+    /// node's record may name one its VM, recreated in this run, no longer has).
+    fixed_now: Mutex<std::collections::HashSet<String>>,
 }
 
 impl Recorder {
@@ -172,6 +175,7 @@ pub async fn up(
     let recorder = Arc::new(Recorder {
         dir: dir.clone(),
         record: Mutex::new(record),
+        fixed_now: Mutex::new(std::collections::HashSet::new()),
     });
     recorder.update(|r| {
         r.file = spec.file.clone();
@@ -829,12 +833,36 @@ async fn bring_node(
         .bring_up(&vm_spec, &on_step)
         .await
         .doing(format!("bringing up the VM of {name}"))?;
-    let ip = fixed_address(&recorder.snapshot(), node, up.ip, driver.network());
-    recorder.update(|r| {
-        if let Some(n) = r.node_mut(&name) {
-            n.ssh_port = Some(up.ssh.port);
-        }
-    })?;
+    // Chosen and recorded at once: nodes coming up together see each other's choice.
+    let mut ip = up.ip;
+    {
+        let mut fixed_now = recorder.fixed_now.lock().unwrap_or_else(|e| e.into_inner());
+        let created: Vec<String> = created_now
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .map(|(node, _)| node.clone())
+            .collect();
+        // Another node's fixed address counts unless its VM was made in this run and it has
+        // not been fixed in this run yet (the record then names its old VM's address).
+        let current =
+            |other: &str| !created.iter().any(|c| c == other) || fixed_now.contains(other);
+        recorder.update(|r| {
+            ip = fixed_address(
+                r,
+                node,
+                up.ip,
+                driver.network(),
+                up.created == Created::New,
+                &current,
+            );
+            if let Some(n) = r.node_mut(&name) {
+                n.ssh_port = Some(up.ssh.port);
+                n.pinned = Some(ip.to_string());
+            }
+        })?;
+        fixed_now.insert(name.clone());
+    }
     step(NodeStep::Provisioning);
     let access = NodeAccess {
         name: name.clone(),
@@ -888,14 +916,17 @@ async fn bring_node(
 }
 
 /// The address a node is fixed at: the cluster file's `ip`, else the one it was fixed at
-/// before, else the one it came up at (its first lease), unless another node of the cluster is
-/// fixed there (a DHCP server that forgot its leases): then the first address of the pool no
-/// node holds.
+/// before (unless its VM is new: a new machine takes a new address, as a recreated
+/// docker-machine one does), else the one it came up at (its first lease), unless another node
+/// of the cluster is fixed there (a DHCP server that forgot its leases): then the highest
+/// address of the pool no node is fixed at (DHCP servers lend from the bottom).
 fn fixed_address(
     record: &ClusterRecord,
     node: &NodeEntry,
     came_up_at: std::net::Ipv4Addr,
     network: &vbox_driver::hostonly::HostOnlyNetwork,
+    new_vm: bool,
+    current: &dyn Fn(&str) -> bool,
 ) -> std::net::Ipv4Addr {
     let pool = &network.dhcp;
     let network = network.host.trunc();
@@ -905,8 +936,8 @@ fn fixed_address(
     let held: Vec<std::net::Ipv4Addr> = record
         .nodes
         .iter()
-        .filter(|n| n.name != node.name)
-        .filter_map(|n| n.pinned.as_deref().or(n.ip.as_deref()))
+        .filter(|n| n.name != node.name && current(&n.name))
+        .filter_map(|n| n.pinned.as_deref())
         .filter_map(|ip| ip.parse().ok())
         .filter(|ip| network.contains(ip))
         .collect();
@@ -916,7 +947,7 @@ fn fixed_address(
         .node(&node.name)
         .and_then(|n| n.pinned.as_deref())
         .and_then(|ip| ip.parse().ok())
-        .filter(|ip| network.contains(ip))
+        .filter(|ip| network.contains(ip) && !new_vm)
     {
         return ip;
     }
@@ -924,6 +955,7 @@ fn fixed_address(
         return came_up_at;
     }
     (u32::from(pool.lower)..=u32::from(pool.upper))
+        .rev()
         .map(std::net::Ipv4Addr::from)
         .find(|a| !held.contains(a) && *a != came_up_at)
         .unwrap_or(came_up_at)

@@ -258,7 +258,13 @@ impl Lab {
     fn clean_up(&mut self) {
         if let Ok(reg) = LockedRegistry::open(&self.home) {
             let pids = crate::vmproc::running_sessions(&reg.reg);
-            let bridges: Vec<String> = reg.reg.hostonlyifs.iter().map(|h| h.name.clone()).collect();
+            let bridges: Vec<String> = reg
+                .reg
+                .hostonlyifs
+                .iter()
+                .map(|h| h.link().to_string())
+                .chain(reg.reg.hostonlynets.iter().map(|n| n.bridge(&reg.reg)))
+                .collect();
             let vms = reg.reg.vms.clone();
             drop(reg);
             for pid in &pids {

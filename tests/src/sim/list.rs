@@ -46,7 +46,19 @@ pub fn list(sim: &Sim, args: &[String]) -> SimResult {
         "hostonlyifs" => r
             .hostonlyifs
             .iter()
-            .map(|h| hostonlyif_block(&sim.version, h, &LinkView::read(&h.name)))
+            .map(|h| {
+                let block = hostonlyif_block(&sim.version, h, &LinkView::read(h.link()));
+                if sim.host_os() == super::HostOs::Windows && super::net::settling(h) {
+                    // Windows reports a new adapter's mask as 15.0.0.0 for a while
+                    // (docker/machine#1843).
+                    block.replace(
+                        &format!("NetworkMask:     {}\n", mask_of(&block)),
+                        "NetworkMask:     15.0.0.0\n",
+                    )
+                } else {
+                    block
+                }
+            })
             .collect(),
         "bridgedifs" | "natnets" | "intnets" | "hostdvds" | "hostfloppies" | "usbhost"
         | "usbfilters" | "extpacks" | "groups" | "webcams" | "cloudproviders" | "cloudprofiles" => {
@@ -124,6 +136,15 @@ pub fn hostonlyif_block(v: &SimVersion, h: &HostOnlyIf, link: &LinkView) -> Stri
     s += &format!("Status:          {status}\n");
     s += &format!("VBoxNetworkName: HostInterfaceNetworking-{}\n\n", h.name);
     s
+}
+
+/// The `NetworkMask:` value of one `list hostonlyifs` block.
+fn mask_of(block: &str) -> &str {
+    block
+        .lines()
+        .find_map(|l| l.strip_prefix("NetworkMask:"))
+        .map(str::trim)
+        .unwrap_or("")
 }
 
 /// `list dhcpservers` in the three layouts VirtualBox has used: 5.x, 6.0 and 6.1 onwards.
@@ -455,6 +476,8 @@ mod tests {
             dhcp: false,
             ip: ip.into(),
             netmask: "255.255.255.0".into(),
+            link: String::new(),
+            created_ms: 0,
         }
     }
 

@@ -72,15 +72,36 @@ fn create(sim: &Sim, args: &[String]) -> SimResult {
         });
     }
     let mut reg = sim.registry()?;
+    let windows = sim.host_os() == super::HostOs::Windows;
+    // Windows numbers its adapters on from the highest number in use (the first has none).
+    let windows_number = reg
+        .reg
+        .hostonlyifs
+        .iter()
+        .map(|h| match h.name.rsplit_once(" #") {
+            Some((_, n)) => n.parse::<u32>().unwrap_or(1),
+            None => 1,
+        })
+        .max()
+        .map_or(1, |n| n + 1);
     let mut n = 0u32;
-    let (name, mac) = loop {
-        let name = format!("vboxnet{n}");
-        if reg.reg.hostonlyif(&name).is_none() && !hostnet::link_exists(&name) {
+    let (name, link, mac) = loop {
+        let link = if windows {
+            format!("vbwin{n}")
+        } else {
+            format!("vboxnet{n}")
+        };
+        let name = match windows {
+            true if windows_number == 1 => WINDOWS_ADAPTER.to_string(),
+            true => format!("{WINDOWS_ADAPTER} #{windows_number}"),
+            false => link.clone(),
+        };
+        if reg.reg.hostonlyif(&name).is_none() && !hostnet::link_exists(&link) {
             let mac = [0x0a, 0x00, 0x27, 0x00, 0x00, n as u8];
-            match hostnet::create_bridge(&name, &hostnet::mac_text(&mac)) {
-                Ok(()) => break (name, mac),
+            match hostnet::create_bridge(&link, &hostnet::mac_text(&mac)) {
+                Ok(()) => break (name, link, mac),
                 // Someone else took the name between the check and the creation.
-                Err(_) if hostnet::link_exists(&name) => {}
+                Err(_) if hostnet::link_exists(&link) => {}
                 Err(e) => {
                     return Err(VBoxError {
                         stdout: String::new(),
@@ -100,13 +121,20 @@ fn create(sim: &Sim, args: &[String]) -> SimResult {
     reg.reg.hostonlyifs.push(HostOnlyIf {
         guid: hostnet::hostonly_guid(&name, &mac),
         mac: hostnet::mac_text(&mac),
-        dhcp: false,
+        // A new Windows adapter takes its address by DHCP until it is configured.
+        dhcp: windows,
         ip: format!("192.168.{}.1", 56 + n),
         netmask: "255.255.255.0".into(),
         name: name.clone(),
+        link: if link == name {
+            String::new()
+        } else {
+            link.clone()
+        },
+        created_ms: now_ms(),
     });
     if let Err(e) = reg.save() {
-        hostnet::delete_bridge(&name);
+        hostnet::delete_bridge(&link);
         return Err(internal(&e.to_string()));
     }
     if parsed.has("machinereadable") {
@@ -123,6 +151,27 @@ fn create(sim: &Sim, args: &[String]) -> SimResult {
     })
 }
 
+/// The first host-only adapter's name on Windows; later ones are `... #2`, `... #3`.
+pub const WINDOWS_ADAPTER: &str = "VirtualBox Host-Only Ethernet Adapter";
+
+fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+/// Whether a new adapter is still settling: Windows reports its mask as 15.0.0.0 for this
+/// long after `hostonlyif create` (`VBOXSIM_WINDOWS_SETTLE_MS`, default 3000; the real
+/// duration is not known, only that it is "significant").
+pub fn settling(h: &HostOnlyIf) -> bool {
+    let settle = std::env::var("VBOXSIM_WINDOWS_SETTLE_MS")
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+        .unwrap_or(3000);
+    now_ms().saturating_sub(h.created_ms) < settle
+}
+
 fn remove(sim: &Sim, args: &[String]) -> SimResult {
     let parsed = sim.getopt("hostonlyif", args, &[])?;
     let [name] = parsed.positionals()[..] else {
@@ -135,8 +184,8 @@ fn remove(sim: &Sim, args: &[String]) -> SimResult {
     let Some(i) = reg.reg.hostonlyifs.iter().position(|h| h.name == name) else {
         return Err(interface_not_found(sim, name, 142, 150));
     };
-    reg.reg.hostonlyifs.remove(i);
-    hostnet::delete_bridge(name);
+    let removed = reg.reg.hostonlyifs.remove(i);
+    hostnet::delete_bridge(removed.link());
     reg.save().map_err(|e| internal(&e.to_string()))?;
     Ok(Outcome {
         stdout: String::new(),
@@ -194,10 +243,11 @@ fn ipconfig(sim: &Sim, args: &[String]) -> SimResult {
     hif.ip = ip.to_string();
     hif.netmask = mask_text.to_string();
     hif.dhcp = false;
+    let link = hif.link().to_string();
     reg.save().map_err(|e| internal(&e.to_string()))?;
     if !link_bug() {
         // VBoxNetAdpCtl runs setuid root; failures there are not reported to the caller.
-        let _ = hostnet::configure_ipv4(name, ip, prefix);
+        let _ = hostnet::configure_ipv4(&link, ip, prefix);
     }
     Ok(Outcome::default())
 }

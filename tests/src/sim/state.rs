@@ -285,6 +285,24 @@ pub struct HostOnlyIf {
     pub dhcp: bool,
     pub ip: String,
     pub netmask: String,
+    /// The Linux bridge standing in for it when its name cannot be a Linux interface's
+    /// (Windows' `VirtualBox Host-Only Ethernet Adapter #2`); empty: the bridge has its name.
+    #[serde(default)]
+    pub link: String,
+    /// When it was created (ms since the epoch): Windows reports a bogus mask for a while.
+    #[serde(default)]
+    pub created_ms: u64,
+}
+
+impl HostOnlyIf {
+    /// The kernel interface (a Linux bridge) that carries it in the lab.
+    pub fn link(&self) -> &str {
+        if self.link.is_empty() {
+            &self.name
+        } else {
+            &self.link
+        }
+    }
 }
 
 /// A host-only network of VirtualBox 7 on macOS (`<HostOnlyNetwork name mask ipLower ipUpper id
