@@ -57,7 +57,10 @@ echo "SERVED $(served)"
 vswarm -f c.yml up --format json > up3.json 2> up3.err; echo "RENEW rc=$? certificates=$(grep -c '"certificates"' up3.json) restarted=$(grep -c 'docker restarted' up3.json)"
 after=$($D2 inspect keeper --format '{{.Id}} {{.State.StartedAt}}')
 [ -n "$before" ] && [ "$before" = "$after" ] && echo "KEPT same id and start"
-installed=$(vswarm -f c.yml ssh s2 -- sudo cat /var/lib/boot2docker/server.pem | openssl x509 -noout -enddate | cut -d= -f2)
+vswarm -f c.yml ssh s2 -- sudo cat /var/lib/boot2docker/server.pem > installed.pem
+installed=$(openssl x509 -noout -enddate -in installed.pem | cut -d= -f2)
+sans=$(openssl x509 -noout -ext subjectAltName -in installed.pem | tail -1 | tr -d ' ')
+[ "$sans" = "IPAddress:$ip2,IPAddress:127.0.0.1,DNS:localhost,DNS:s2" ] && echo "SANS all" || echo "SANS [$sans]"
 echo "INSTALLED days=$(( ($(date -d "$installed" +%s) - $(date +%s)) / 86400 ))"
 vswarm -f c.yml down > /dev/null 2>&1; echo "DOWN rc=$?"
 "#;
@@ -91,6 +94,7 @@ vswarm -f c.yml down > /dev/null 2>&1; echo "DOWN rc=$?"
             "KEEPER rc=0",
             "RENEW rc=0 certificates=1 restarted=0",
             "KEPT same id and start",
+            "SANS all",
             "DOWN rc=0",
         ],
     );

@@ -366,7 +366,10 @@ impl Provisioner for Boot2Docker {
         "i=0; while [ $i -lt 600 ]; do if ps ax 2>/dev/null | grep -q '[/]etc/init.d/docker start'; then :; elif pidof dockerd >/dev/null 2>&1 && ! sudo /etc/init.d/docker status >/dev/null 2>&1; then :; else break; fi; sleep 0.2 2>/dev/null || { sleep 1; i=$((i + 4)); }; i=$((i + 1)); done"
     }
     fn restart_command(&self) -> &str {
-        "sudo /etc/init.d/docker restart"
+        // boot2docker's `stop` gives dockerd 30 s and then fails; a swarm manager whose address
+        // just changed can take longer to shut down. So: stop, wait for the daemon to be gone
+        // (up to two minutes more), then start (which refuses a daemon still running).
+        "sudo /etc/init.d/docker stop >/dev/null 2>&1; i=0; while pidof dockerd >/dev/null 2>&1 && [ $i -lt 120 ]; do sleep 1; i=$((i + 1)); done; sudo /etc/init.d/docker start"
     }
     fn stamp_path(&self) -> &str {
         "/var/lib/boot2docker/.vswarm-started-with"
