@@ -938,6 +938,9 @@ impl VmProcess {
     /// VBoxService's later rounds: the host-only adapters' addresses, written when they
     /// changed (a guest that set its own, a lease renewed to another).
     fn report_addresses(&self) -> Result<()> {
+        if std::env::var("VBOXSIM_NO_GUEST_ADDITIONS").is_ok_and(|v| v == "1") {
+            return Ok(());
+        }
         let now: Vec<(usize, Option<(Ipv4Addr, u8)>)> = self
             .adapters
             .iter()
