@@ -11,7 +11,7 @@
 use std::time::Instant;
 
 use serde::Serialize;
-use swarm_bootstrap::provision::{Boot2Docker, NodeAccess, renew_server_certificate};
+use swarm_bootstrap::provision::{Boot2Docker, renew_server_certificate};
 use swarm_bootstrap::tls::{ClusterCa, certificate_info_pem};
 
 use super::{Cluster, Session, Target};
@@ -80,12 +80,7 @@ pub async fn regenerate(
                 step: NodeStep::Renewing,
                 elapsed: start.elapsed(),
             });
-            let access = NodeAccess {
-                name: node.name.clone(),
-                ssh: cluster.ssh_target(node)?,
-                ip: cluster.ip(node)?,
-                fixed: None,
-            };
+            let access = cluster.access(node, cluster.ip(node)?, None)?;
             renew_server_certificate(&Boot2Docker, &access, ca, client, known, restart_docker)
                 .await
                 .doing(format!("renewing the certificate of {}", node.name))?;

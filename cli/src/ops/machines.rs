@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 use swarm_bootstrap::engine::Engine;
 use swarm_bootstrap::provision::{
-    Boot2Docker, FixedAddress, NodeAccess, ensure_fixed_address, renew_server_certificate,
+    Boot2Docker, FixedAddress, ensure_fixed_address, renew_server_certificate,
 };
 use swarm_bootstrap::swarm::remove_member;
 use swarm_bootstrap::tls::ClusterCa;
@@ -184,14 +184,7 @@ async fn start_node(
     let ip = match fixed {
         Some((pinned, prefix)) => {
             if ip != pinned {
-                let mut target = cluster.ssh_target(node)?;
-                target.host = "127.0.0.1".into();
-                let access = NodeAccess {
-                    name: node.name.clone(),
-                    ssh: target,
-                    ip: pinned.into(),
-                    fixed: Some(FixedAddress { prefix }),
-                };
+                let access = cluster.access(node, pinned.into(), Some(FixedAddress { prefix }))?;
                 let changed = ensure_fixed_address(&Boot2Docker, &access, &cluster.known_hosts())
                     .await
                     .doing(format!("setting the fixed address of {}", node.name))?;
@@ -217,14 +210,7 @@ async fn start_node(
         step(NodeStep::Renewing);
         let ca = ClusterCa::load_or_create(&cluster.dir.tls(), cluster.name())
             .doing("reading the cluster's CA")?;
-        let mut target = cluster.ssh_target(node)?;
-        target.host = "127.0.0.1".into();
-        let access = NodeAccess {
-            name: node.name.clone(),
-            ssh: target,
-            ip: ip.into(),
-            fixed: None,
-        };
+        let access = cluster.access(node, ip.into(), None)?;
         renew_server_certificate(
             &Boot2Docker,
             &access,

@@ -317,6 +317,21 @@ impl Cluster {
         })
     }
 
+    /// A node as provisioning sees it, reached at `ip` (its address fixed when `fixed`).
+    pub fn access(
+        &self,
+        node: &NodeRecord,
+        ip: IpAddr,
+        fixed: Option<swarm_bootstrap::provision::FixedAddress>,
+    ) -> Result<swarm_bootstrap::provision::NodeAccess> {
+        Ok(swarm_bootstrap::provision::NodeAccess {
+            name: node.name.clone(),
+            ssh: self.ssh_target(node)?,
+            ip,
+            fixed,
+        })
+    }
+
     /// A client of a node's daemon (waits up to `wait` for it to answer).
     pub async fn engine(&self, node: &NodeRecord, wait: Duration) -> Result<Engine> {
         let ip = self.ip(node)?;
