@@ -40,7 +40,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_saphyr::Spanned;
-use swarm_bootstrap::compose::{ComposeError, load_compose};
+use swarm_bootstrap::compose::{ComposeError, Environment, load_stack};
 use swarm_bootstrap::provision::{EngineOptions, OptionField, valid_hostname};
 use swarm_bootstrap::stack::StackSpec;
 
@@ -123,6 +123,8 @@ pub struct StackEntry {
     /// As resolved against the cluster file's folder.
     pub file: PathBuf,
     pub spec: StackSpec,
+    /// What `docker stack deploy` would warn about (keys it ignores).
+    pub warnings: Vec<String>,
 }
 
 /// A cluster file, checked: what `vswarm up` builds.
@@ -552,7 +554,12 @@ impl Checker<'_> {
             }
             let shown = base.join(&s.file.value);
             let file = std::path::absolute(&shown).unwrap_or_else(|_| shown.clone());
-            let spec = load_compose(&shown, &s.name.value).map_err(|e| match e {
+            let loaded = load_stack(
+                std::slice::from_ref(&shown),
+                &s.name.value,
+                &Environment::from_process(),
+            )
+            .map_err(|e| match e {
                 ComposeError::Read { path, source } => self.error(
                     &s.file,
                     format!("cannot read the stack file {}: {source}", path.display()),
@@ -568,7 +575,8 @@ impl Checker<'_> {
             stacks.push(StackEntry {
                 name: s.name.value.clone(),
                 file,
-                spec,
+                spec: loaded.spec,
+                warnings: loaded.warnings,
             });
         }
         if let Some(iso) = &raw.iso
@@ -921,7 +929,7 @@ struct Sizes {
 }
 
 /// A compose file's own error (it names its file, line and column).
-fn compose_error(e: ComposeError) -> InputError {
+pub(crate) fn compose_error(e: ComposeError) -> InputError {
     let (at, message) = match &e {
         ComposeError::Yaml { at, message } => (Some(at.clone()), message.clone()),
         ComposeError::Invalid { at, problem } => (Some(at.clone()), problem.to_string()),

@@ -109,7 +109,7 @@ const CASES: &[(&str, &str, &str)] = &[
 #[test]
 fn malformed_cluster_files_exit_2_at_their_place_and_create_nothing() {
     let mut script = String::from(
-        "printf 'services:\\n  web:\\n    image: nginx\\n    build: .\\n' > bad-stack.yml\n",
+        "printf 'services:\\n  web:\\n    image: nginx\\n    volumes_from: [db]\\n' > bad-stack.yml\n",
     );
     for (name, text, _) in CASES {
         let escaped = text.replace('\'', "'\\''");

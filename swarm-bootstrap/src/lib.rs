@@ -7,7 +7,8 @@
 //!   behind a trait a systemd provisioner can implement.
 //! - [`engine`]: the Docker Engine API over mutual TLS (bollard), with version negotiation.
 //! - [`swarm`]: swarm init and joins in parallel, idempotent, labels and availability.
-//! - [`stack`]: the model of networks and services; [`compose`] reads it from compose v3 files;
+//! - [`stack`]: the Engine API objects of a stack; [`compose`] reads them from compose files as
+//!   `docker stack deploy` does; [`registry_auth`] finds registry credentials;
 //!   [`deploy`] deploys it as `docker stack deploy` does; [`verify`] checks tasks, ports and DNS.
 //!
 //! It sees a node only as an SSH endpoint, a user, a key, an IP and a name, and never imports
@@ -17,6 +18,7 @@ pub mod compose;
 pub mod deploy;
 pub mod engine;
 pub mod provision;
+pub mod registry_auth;
 pub mod ssh;
 pub mod stack;
 pub mod swarm;

@@ -1,126 +1,90 @@
-//! The model of a stack: overlay networks and services, independent of where they came from
-//! (a compose file, see [`crate::compose`], or the cluster file).
+//! The model of a stack: what `docker stack deploy` would send to the Engine API for a compose
+//! file (see [`crate::compose`]), deployed by [`crate::deploy`].
 //!
-//! Names here are the stack-local ones (`nginx`, `web`); deployment prefixes them with the stack
-//! name (`seed_nginx`) as `docker stack deploy` does.
+//! Names here are the full ones (`seed_nginx`), except [`StackService::name`], the name in the
+//! compose file.
 
-use std::collections::BTreeMap;
+use bollard::models::{ConfigSpec, NetworkCreateRequest, SecretSpec, ServiceSpec};
 
-/// A stack: its name and what it holds.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// The label that makes an object part of a stack (`docker stack ls|ps|rm` read it).
+pub const NAMESPACE_LABEL: &str = "com.docker.stack.namespace";
+/// The image as the compose file names it, on each service (`--resolve-image changed` reads it).
+pub const IMAGE_LABEL: &str = "com.docker.stack.image";
+
+/// A stack: its name and the objects it creates or uses.
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct StackSpec {
     pub name: String,
-    pub networks: Vec<NetworkSpec>,
-    pub services: Vec<ServiceSpec>,
+    /// Networks the stack creates (when missing), sorted by name.
+    pub networks: Vec<StackNetwork>,
+    /// Networks created outside the stack that its services use.
+    pub external_networks: Vec<String>,
+    pub secrets: Vec<SecretSpec>,
+    pub configs: Vec<ConfigSpec>,
+    /// Sorted by name.
+    pub services: Vec<StackService>,
 }
 
-/// An overlay network of the stack.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NetworkSpec {
+/// A network the stack creates.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StackNetwork {
     pub name: String,
-    /// `overlay` unless the file says otherwise.
-    pub driver: String,
-    pub attachable: bool,
-    pub labels: BTreeMap<String, String>,
-    /// Created outside the stack: used, never created or removed.
-    pub external: bool,
+    pub create: NetworkCreateRequest,
 }
 
-impl NetworkSpec {
-    pub fn overlay(name: &str) -> NetworkSpec {
-        NetworkSpec {
-            name: name.to_string(),
-            driver: "overlay".into(),
-            attachable: false,
-            labels: BTreeMap::new(),
-            external: false,
-        }
-    }
+/// A service of the stack, as the Engine API takes it (secrets and configs by name: deployment
+/// adds their IDs).
+#[derive(Debug, Clone, PartialEq)]
+pub struct StackService {
+    pub name: String,
+    pub spec: ServiceSpec,
 }
 
-/// Replicated with a count, or one task per node.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ServiceMode {
-    Replicated(u64),
-    Global,
-}
-
-/// How a published port reaches the tasks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PublishMode {
-    /// The routing mesh: every node answers.
-    Ingress,
-    /// Only nodes running a task answer.
-    Host,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum EndpointMode {
-    Vip,
-    Dnsrr,
-}
-
-/// A published port.
+/// A published port of a service, for checking that it answers.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PortSpec {
-    pub target: u16,
-    pub published: Option<u16>,
-    /// `tcp` or `udp`.
+pub struct PublishedPort {
+    pub service: String,
+    pub published: u16,
+    /// `tcp`, `udp` or `sctp`.
     pub protocol: String,
-    pub mode: PublishMode,
+    /// `ingress` or `host`.
+    pub mode: String,
 }
 
-/// CPU (in nano CPUs: 0.5 CPU = 500_000_000) and memory (bytes).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct ResourceAmounts {
-    pub nano_cpus: Option<i64>,
-    pub memory_bytes: Option<i64>,
-}
-
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Resources {
-    pub limits: Option<ResourceAmounts>,
-    pub reservations: Option<ResourceAmounts>,
-}
-
-/// A service of the stack.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ServiceSpec {
-    pub name: String,
-    pub image: String,
-    pub command: Option<Vec<String>>,
-    pub entrypoint: Option<Vec<String>>,
-    /// `KEY=VALUE` entries.
-    pub env: Vec<String>,
-    pub mode: ServiceMode,
-    pub ports: Vec<PortSpec>,
-    /// Stack-local network names; empty means the stack's `default` network.
-    pub networks: Vec<String>,
-    /// Container labels.
-    pub labels: BTreeMap<String, String>,
-    /// Service labels (`deploy.labels`).
-    pub deploy_labels: BTreeMap<String, String>,
-    pub endpoint_mode: Option<EndpointMode>,
-    pub constraints: Vec<String>,
-    pub resources: Resources,
-}
-
-impl ServiceSpec {
-    pub fn new(name: &str, image: &str) -> ServiceSpec {
-        ServiceSpec {
-            name: name.to_string(),
-            image: image.to_string(),
-            command: None,
-            entrypoint: None,
-            env: Vec::new(),
-            mode: ServiceMode::Replicated(1),
-            ports: Vec::new(),
-            networks: Vec::new(),
-            labels: BTreeMap::new(),
-            deploy_labels: BTreeMap::new(),
-            endpoint_mode: None,
-            constraints: Vec::new(),
-            resources: Resources::default(),
+impl StackSpec {
+    /// Every port the stack publishes on a fixed number.
+    pub fn published_ports(&self) -> Vec<PublishedPort> {
+        let mut out = Vec::new();
+        for service in &self.services {
+            let ports = service
+                .spec
+                .endpoint_spec
+                .as_ref()
+                .and_then(|e| e.ports.as_ref());
+            for port in ports.into_iter().flatten() {
+                let Some(published) = port
+                    .published_port
+                    .and_then(|p| u16::try_from(p).ok())
+                    .filter(|p| *p != 0)
+                else {
+                    continue;
+                };
+                out.push(PublishedPort {
+                    service: service.spec.name.clone().unwrap_or_default(),
+                    published,
+                    protocol: port
+                        .protocol
+                        .map(|p| p.to_string())
+                        .filter(|p| !p.is_empty())
+                        .unwrap_or_else(|| "tcp".into()),
+                    mode: port
+                        .publish_mode
+                        .map(|m| m.to_string())
+                        .filter(|m| !m.is_empty())
+                        .unwrap_or_else(|| "ingress".into()),
+                });
+            }
         }
+        out
     }
 }

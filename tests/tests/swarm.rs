@@ -12,12 +12,12 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::time::Instant;
 
-use swarm_bootstrap::compose::parse_compose;
+use swarm_bootstrap::compose::{ComposeSource, Environment, read_stack};
 use swarm_bootstrap::deploy::{deploy_stack, remove_stack};
 use swarm_bootstrap::engine::Engine;
 use swarm_bootstrap::provision::{Boot2Docker, EngineOptions, NodeAccess, provision_node};
 use swarm_bootstrap::ssh::{KnownHosts, SshConnection, SshTarget};
-use swarm_bootstrap::stack::{NetworkSpec, ServiceSpec, StackSpec};
+use swarm_bootstrap::stack::StackSpec;
 use swarm_bootstrap::swarm::{Role, SwarmMember, form_swarm, leave_swarm};
 use swarm_bootstrap::tls::{ClientFiles, ClusterCa};
 use swarm_bootstrap::verify::{probe_ports, resolve_from_service, wait_for_stack};
@@ -406,14 +406,10 @@ fn three_guests_become_a_tls_swarm_and_a_second_run_changes_nothing() {
         assert!(ok && out.trim() == "node-2", "{out}");
 
         // A service that cannot start: the timeout names the task's own error and its node.
-        let mut broken = StackSpec {
-            name: "broken".into(),
-            networks: vec![NetworkSpec::overlay("default")],
-            ..StackSpec::default()
-        };
-        broken
-            .services
-            .push(ServiceSpec::new("ghost", "vboxsim/does-not-exist:1"));
+        let broken = compose(
+            "broken",
+            "services:\n  ghost:\n    image: vboxsim/does-not-exist:1\n",
+        );
         deploy_stack(manager, &broken).await.expect("deployed");
         let err = wait_for_stack(manager, "broken", std::time::Duration::from_secs(20))
             .await
@@ -568,5 +564,20 @@ networks:
     driver: overlay
 "#
     );
-    parse_compose("seed.yml", &file, "seed").expect("the seed stack parses")
+    compose("seed", &file)
+}
+
+/// A compose file's stack, read as `docker stack deploy` reads it.
+fn compose(stack: &str, text: &str) -> StackSpec {
+    read_stack(
+        &[ComposeSource {
+            name: format!("{stack}.yml"),
+            text: text.to_string(),
+        }],
+        std::path::Path::new("."),
+        stack,
+        &Environment::default(),
+    )
+    .expect("the stack parses")
+    .spec
 }

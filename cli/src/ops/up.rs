@@ -23,7 +23,6 @@ use swarm_bootstrap::provision::{
     Boot2Docker, EngineOptions, FixedAddress, NodeAccess, provision_node,
 };
 use swarm_bootstrap::ssh::{KnownHosts, SshTarget};
-use swarm_bootstrap::stack::PublishMode;
 use swarm_bootstrap::swarm::{Role as SwarmRole, SwarmMember, form_swarm};
 use swarm_bootstrap::tls::{ClientFiles, ClusterCa};
 use swarm_bootstrap::verify::{probe_ports, wait_for_stack};
@@ -668,6 +667,9 @@ async fn converge(
     let mut stacks = Vec::new();
     for entry in &spec.stacks {
         let phase = PhaseTimer::start(session.reporter, Phase::Stack(entry.name.clone()));
+        for warning in &entry.warnings {
+            session.warn(format!("stack {}: {warning}", entry.name));
+        }
         let report = deploy_stack(&leader, &entry.spec)
             .await
             .doing(format!("deploying the stack {}", entry.name))?;
@@ -967,11 +969,9 @@ async fn check_ports(
     nodes: &[(String, IpAddr)],
 ) -> Vec<PortReport> {
     let mut reports = Vec::new();
-    for svc in &stack.services {
-        for p in &svc.ports {
-            let Some(published) = p.published else {
-                continue;
-            };
+    {
+        for p in stack.published_ports() {
+            let published = p.published;
             let probes = if p.protocol == "tcp" {
                 probe_ports(nodes, &[published]).await
             } else {
@@ -983,13 +983,10 @@ async fn check_ports(
                 .map(|pr| format!("http://{}:{}/", pr.ip, pr.port))
                 .collect();
             reports.push(PortReport {
-                service: format!("{}_{}", stack.name, svc.name),
+                service: p.service.clone(),
                 port: published,
                 protocol: p.protocol.clone(),
-                mode: match p.mode {
-                    PublishMode::Host => "host",
-                    PublishMode::Ingress => "ingress",
-                },
+                mode: if p.mode == "host" { "host" } else { "ingress" },
                 answered: urls.len(),
                 probed: probes.len(),
                 urls,

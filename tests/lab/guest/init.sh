@@ -54,6 +54,15 @@ rmdir /.oldroot 2>/dev/null
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 ip link set lo up
 
+# --- names -------------------------------------------------------------------
+# Under VirtualBox the guest's resolver is NAT's (10.0.2.3), which asks the host's. The lab has no
+# NAT network, and the host's nameserver (inherited in this copy of its /etc) cannot be reached
+# from the guest's namespace, so a lookup would wait for its timeouts. Names do not resolve in a
+# lab guest: the resolver points at the guest's own loopback, where nothing answers, and a lookup
+# fails at once, as on an offline host.
+rm -f /etc/resolv.conf
+echo 'nameserver 127.0.0.1' > /etc/resolv.conf
+
 # --- identity ---------------------------------------------------------------
 name="$G_NAME"
 if [ -s /var/lib/boot2docker/etc/hostname ]; then

@@ -132,16 +132,39 @@ pub struct EnvArgs {
 
 #[derive(Subcommand, Debug)]
 pub enum StackCommand {
-    /// Deploy a compose file as a stack (as `docker stack deploy -c FILE NAME`).
+    /// Deploy compose files as a stack (as `docker stack deploy -c FILE [-c FILE...] NAME`).
     Deploy {
-        #[arg(short = 'c', long = "compose-file")]
-        compose_file: PathBuf,
+        /// A compose file; several are merged in order, later ones overriding.
+        #[arg(short = 'c', long = "compose-file", required = true)]
+        compose_file: Vec<PathBuf>,
+        /// Remove the stack's services the files no longer have.
+        #[arg(long)]
+        prune: bool,
+        /// Pin images to their registry digest: always, changed (images the files changed) or
+        /// never.
+        #[arg(long, value_enum, default_value = "always")]
+        resolve_image: ResolveImageArg,
+        /// Send the registry credentials of your docker configuration to the swarm, so nodes
+        /// can pull private images.
+        #[arg(long)]
+        with_registry_auth: bool,
+        /// Return once the stack is deployed, without waiting for its tasks to run.
+        #[arg(short = 'd', long)]
+        detach: bool,
         name: String,
     },
     /// List the swarm's stacks.
     Ls,
-    /// Remove a stack's services and networks.
+    /// Remove a stack's services, secrets, configs and networks.
     Rm { name: String },
+}
+
+/// `--resolve-image`.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ResolveImageArg {
+    Always,
+    Changed,
+    Never,
 }
 
 #[derive(Subcommand, Debug)]

@@ -14,6 +14,7 @@ use clap::{CommandFactory, Parser};
 use vswarm::error::{Error, Result};
 use vswarm::ops::access::External;
 use vswarm::ops::machines::Power;
+use vswarm::ops::stacks::ResolveImage;
 use vswarm::ops::{self, Session, Target};
 use vswarm::shell::Shell;
 
@@ -303,8 +304,25 @@ async fn run(cli: &Cli, progress: &Progress) -> Result<Done> {
                 }
             }
         }
-        Command::Stack(StackCommand::Deploy { compose_file, name }) => {
-            let deployed = ops::stacks::deploy(&session, &target, name, compose_file).await?;
+        Command::Stack(StackCommand::Deploy {
+            compose_file,
+            prune,
+            resolve_image,
+            with_registry_auth,
+            detach,
+            name,
+        }) => {
+            let how = ops::stacks::DeployHow {
+                prune: *prune,
+                resolve_image: match resolve_image {
+                    args::ResolveImageArg::Always => ResolveImage::Always,
+                    args::ResolveImageArg::Changed => ResolveImage::Changed,
+                    args::ResolveImageArg::Never => ResolveImage::Never,
+                },
+                with_registry_auth: *with_registry_auth,
+                detach: *detach,
+            };
+            let deployed = ops::stacks::deploy(&session, &target, name, compose_file, &how).await?;
             if format == Format::Json {
                 render::json(&deployed);
             } else {
