@@ -259,18 +259,28 @@ pub async fn deploy_stack_with(
                 report.warnings.push(warning);
             }
         } else if had_image.as_deref() == Some(wanted_image.as_str()) {
-            // The image did not change: keep what an earlier deployment resolved.
-            if let Some(image) = have
+            // The image did not change: keep what an earlier deployment resolved (its digest,
+            // and the platforms the registry named with it).
+            let had_template = have
                 .and_then(|h| h.spec.as_ref())
-                .and_then(|s| s.task_template.as_ref())
-                .and_then(|t| t.container_spec.as_ref())
-                .and_then(|c| c.image.clone())
-                && let Some(container) = spec
-                    .task_template
-                    .as_mut()
-                    .and_then(|t| t.container_spec.as_mut())
-            {
-                container.image = Some(image);
+                .and_then(|s| s.task_template.as_ref());
+            if let Some(template) = spec.task_template.as_mut() {
+                if let Some(image) = had_template
+                    .and_then(|t| t.container_spec.as_ref())
+                    .and_then(|c| c.image.clone())
+                    && let Some(container) = template.container_spec.as_mut()
+                {
+                    container.image = Some(image);
+                }
+                if let Some(platforms) = had_template
+                    .and_then(|t| t.placement.as_ref())
+                    .and_then(|p| p.platforms.clone())
+                {
+                    template
+                        .placement
+                        .get_or_insert_with(Default::default)
+                        .platforms = Some(platforms);
+                }
             }
         }
         let digest = spec_digest(&spec);
