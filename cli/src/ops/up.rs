@@ -920,8 +920,9 @@ async fn bring_node(
 /// The address a node is fixed at: the cluster file's `ip`, else the one it was fixed at
 /// before (unless its VM is new: a new machine takes a new address, as a recreated
 /// docker-machine one does), else the one it came up at (its first lease), unless another node
-/// of the cluster is fixed there (a DHCP server that forgot its leases): then the highest
-/// address of the pool no node is fixed at (DHCP servers lend from the bottom).
+/// of the cluster is fixed there (a DHCP server that forgot its leases) or it is off the network
+/// (a moved network): then the highest address of the pool no node is fixed at (DHCP servers
+/// lend from the bottom).
 fn fixed_address(
     record: &ClusterRecord,
     node: &NodeEntry,
@@ -953,7 +954,9 @@ fn fixed_address(
     {
         return ip;
     }
-    if !held.contains(&came_up_at) {
+    // The node may come up at its old fixed address on a network the cluster left (its boot
+    // script set it before the guest reported its new lease): that address is no choice.
+    if network.contains(&came_up_at) && !held.contains(&came_up_at) {
         return came_up_at;
     }
     (u32::from(pool.lower)..=u32::from(pool.upper))
@@ -1058,5 +1061,99 @@ impl<'a> PhaseTimer<'a> {
             detail: detail.into(),
             elapsed: self.start.elapsed(),
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cluster::{NodeEntry, Role};
+    use crate::state::{ClusterRecord, NodeRecord};
+    use vbox_driver::hostonly::{DhcpRange, HostOnlyKind, HostOnlyNetwork};
+
+    fn network() -> HostOnlyNetwork {
+        HostOnlyNetwork {
+            interface: "vboxnet0".into(),
+            host: "192.168.56.1/24".parse().expect("net"),
+            dhcp: DhcpRange {
+                server: "192.168.56.100".parse().expect("ip"),
+                lower: "192.168.56.101".parse().expect("ip"),
+                upper: "192.168.56.254".parse().expect("ip"),
+            },
+            kind: HostOnlyKind::default(),
+        }
+    }
+
+    fn node(name: &str) -> NodeEntry {
+        NodeEntry {
+            name: name.into(),
+            role: Role::Worker,
+            cpus: 1,
+            memory: 1024,
+            disk: 20000,
+            labels: Default::default(),
+            availability: None,
+            ip: None,
+            ip_at: None,
+        }
+    }
+
+    fn record(pins: &[(&str, &str)]) -> ClusterRecord {
+        ClusterRecord {
+            nodes: pins
+                .iter()
+                .map(|(name, ip)| NodeRecord {
+                    name: name.to_string(),
+                    role: Role::Worker,
+                    vm: format!("c-{name}"),
+                    ip: Some(ip.to_string()),
+                    ssh_port: None,
+                    made: true,
+                    pinned: Some(ip.to_string()),
+                })
+                .collect(),
+            ..ClusterRecord::default()
+        }
+    }
+
+    #[test]
+    fn a_node_that_came_up_at_its_old_network_address_gets_one_on_the_new_network() {
+        // Its boot script set the address of the network the cluster left before the guest
+        // reported its new lease.
+        let r = record(&[("a", "192.168.99.101"), ("b", "192.168.56.254")]);
+        let ip = fixed_address(
+            &r,
+            &node("a"),
+            "192.168.99.101".parse().expect("ip"),
+            &network(),
+            false,
+            &|_| true,
+        );
+        assert_eq!(ip.to_string(), "192.168.56.253");
+    }
+
+    #[test]
+    fn a_node_keeps_its_address_and_a_lease_another_node_holds_is_not_taken() {
+        let r = record(&[("a", "192.168.56.101"), ("b", "192.168.56.102")]);
+        let net = network();
+        let keep = fixed_address(
+            &r,
+            &node("a"),
+            "192.168.56.105".parse().expect("ip"),
+            &net,
+            false,
+            &|_| true,
+        );
+        assert_eq!(keep.to_string(), "192.168.56.101");
+        let r = record(&[("b", "192.168.56.101")]);
+        let other = fixed_address(
+            &r,
+            &node("a"),
+            "192.168.56.101".parse().expect("ip"),
+            &net,
+            true,
+            &|_| true,
+        );
+        assert_eq!(other.to_string(), "192.168.56.254");
     }
 }

@@ -340,3 +340,40 @@ fn secrets_configs_and_named_objects() {
     assert_eq!(secrets[1]["File"]["Name"], "key");
     assert_eq!(secrets[1]["File"]["Mode"], 0o400);
 }
+
+#[test]
+fn dotenv_supplies_defaults_the_environment_overrides() {
+    let dir = tempfile::tempdir().expect("dir");
+    std::fs::write(dir.path().join(".env"), "TAG=1.0\nREPLICAS=2\n# comment\n").expect("write");
+    let file = dir.path().join("stack.yml");
+    std::fs::write(
+        &file,
+        "services:\n  app:\n    image: nginx:${TAG}\n    deploy:\n      replicas: ${REPLICAS}\n",
+    )
+    .expect("write");
+    let env = Environment::from_pairs([("TAG", "2.0")]);
+    let stack = load_stack(&[file], "web", &env).expect("read");
+    let spec = json(service(&stack, "app"));
+    assert_eq!(spec["TaskTemplate"]["ContainerSpec"]["Image"], "nginx:2.0");
+    assert_eq!(spec["Mode"]["Replicated"]["Replicas"], 2);
+}
+
+#[test]
+fn a_substituted_value_that_cannot_be_cast_is_refused_at_its_position() {
+    let stack = read_stack(
+        &[ComposeSource {
+            name: "stack.yml".into(),
+            text: "services:\n  app:\n    image: nginx\n    deploy:\n      replicas: ${N}\n".into(),
+        }],
+        Path::new("/srv"),
+        "web",
+        &Environment::from_pairs([("N", "three")]),
+    );
+    let e = stack.expect_err("refused").to_string();
+    assert!(
+        e.starts_with(
+            "stack.yml:5:17: invalid substituted value 'three' at 'services.app.deploy.replicas'"
+        ),
+        "{e}"
+    );
+}

@@ -521,3 +521,103 @@ pub fn parse_memory_bytes(text: &str) -> Result<i64, String> {
         .and_then(|bytes| i64::try_from(bytes).ok())
         .ok_or_else(|| format!("it is too large; {EXPECTED}"))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ports(spec: &str) -> Vec<(u32, u32, String)> {
+        parse_port_spec(spec)
+            .expect("parses")
+            .0
+            .into_iter()
+            .map(|p| (p.published, p.target, p.protocol))
+            .collect()
+    }
+
+    #[test]
+    fn ports_as_go_connections_reads_them() {
+        assert_eq!(ports("80"), vec![(0, 80, "tcp".into())]);
+        assert_eq!(ports("8080:80/udp"), vec![(8080, 80, "udp".into())]);
+        assert_eq!(
+            ports("8000-8001:80-81"),
+            vec![(8000, 80, "tcp".into()), (8001, 81, "tcp".into())]
+        );
+        // A published range for one target: one port per published number.
+        assert_eq!(
+            ports("9000-9001:80"),
+            vec![(9000, 80, "tcp".into()), (9001, 80, "tcp".into())]
+        );
+        let (_, warning) = parse_port_spec("127.0.0.1:5000:5000").expect("parses");
+        assert_eq!(
+            warning.as_deref(),
+            Some("ignoring IP-address (127.0.0.1:5000:5000/tcp) service will listen on '0.0.0.0'")
+        );
+        assert!(parse_port_spec("80/xtp").is_err());
+        assert!(parse_port_spec("8000-8002:80-81").is_err());
+        assert!(parse_port_spec("70000").is_err());
+    }
+
+    #[test]
+    fn volumes_as_the_cli_reads_them() {
+        let v = parse_volume_spec("data:/var/lib/data:ro,nocopy").expect("parses");
+        assert_eq!(
+            (
+                v.kind.as_str(),
+                v.source.as_str(),
+                v.target.as_str(),
+                v.read_only,
+                v.nocopy
+            ),
+            ("volume", "data", "/var/lib/data", true, true)
+        );
+        let v = parse_volume_spec("./conf:/etc/app:rshared").expect("parses");
+        assert_eq!(v.kind, "bind");
+        assert_eq!(v.propagation.as_deref(), Some("rshared"));
+        let v = parse_volume_spec("/tmp").expect("parses");
+        assert_eq!((v.kind.as_str(), v.target.as_str()), ("volume", "/tmp"));
+        let v = parse_volume_spec("C:\\data:/data").expect("parses");
+        assert_eq!((v.kind.as_str(), v.source.as_str()), ("bind", "C:\\data"));
+        assert!(parse_volume_spec("ab:cd:ef:gh").is_err());
+        assert!(parse_volume_spec("a::b").is_err());
+    }
+
+    #[test]
+    fn durations_as_go_reads_them() {
+        assert_eq!(parse_duration("1m30s"), Ok(90_000_000_000));
+        assert_eq!(parse_duration("1.5h"), Ok(5_400_000_000_000));
+        assert_eq!(parse_duration("300ms"), Ok(300_000_000));
+        assert_eq!(parse_duration("0"), Ok(0));
+        assert!(parse_duration("10").is_err());
+        assert!(parse_duration("10x").is_err());
+    }
+
+    #[test]
+    fn images_get_a_tag_in_their_familiar_form() {
+        assert_eq!(image_with_tag("nginx").as_deref(), Some("nginx:latest"));
+        assert_eq!(
+            image_with_tag("docker.io/library/redis:7").as_deref(),
+            Some("redis:7")
+        );
+        assert_eq!(
+            image_with_tag("localhost:5000/app").as_deref(),
+            Some("localhost:5000/app:latest")
+        );
+        assert!(check_image("Nginx").is_err());
+        assert!(check_image("nginx:").is_err());
+    }
+
+    #[test]
+    fn restart_policies_and_amounts() {
+        assert_eq!(parse_restart("always"), Ok(Some(("any", None))));
+        assert_eq!(
+            parse_restart("on-failure:3"),
+            Ok(Some(("on-failure", Some(3))))
+        );
+        assert_eq!(parse_restart("no"), Ok(None));
+        assert!(parse_restart("sometimes").is_err());
+        assert_eq!(parse_nano_cpus("0.5"), Ok(500_000_000));
+        assert_eq!(parse_memory_bytes("512M"), Ok(512 * 1024 * 1024));
+        assert_eq!(parse_memory_bytes("1.5g"), Ok(1_610_612_736));
+    }
+}
