@@ -579,7 +579,7 @@ mod tests {
         let v = parse_volume_spec("C:\\data:/data").expect("parses");
         assert_eq!((v.kind.as_str(), v.source.as_str()), ("bind", "C:\\data"));
         assert!(parse_volume_spec("ab:cd:ef:gh").is_err());
-        assert!(parse_volume_spec("a::b").is_err());
+        assert!(parse_volume_spec("ab::cd").is_err());
     }
 
     #[test]
