@@ -18,17 +18,7 @@ pub fn context_name(cluster: &str) -> String {
     format!("vswarm-{cluster}")
 }
 
-/// The docker CLI's configuration folder: `$DOCKER_CONFIG`, else `~/.docker`.
-pub fn docker_config_dir() -> Option<PathBuf> {
-    if let Some(dir) = std::env::var_os("DOCKER_CONFIG").filter(|d| !d.is_empty()) {
-        return Some(PathBuf::from(dir));
-    }
-    std::env::var_os("HOME")
-        .filter(|h| !h.is_empty())
-        .map(PathBuf::from)
-        .or_else(|| directories::BaseDirs::new().map(|d| d.home_dir().to_path_buf()))
-        .map(|home| home.join(".docker"))
-}
+pub use swarm_bootstrap::registry_auth::docker_config_dir;
 
 /// A context in the store.
 pub struct DockerContext {

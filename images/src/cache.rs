@@ -41,8 +41,6 @@ use crate::resolve::{Resolved, ResolvedFrom, Resolver, sibling_checksum_url};
 use crate::source::ImageSource;
 use crate::version::Version;
 
-/// The environment variable naming vswarm's home folder; the cache is its `cache/` folder.
-pub const VSWARM_HOME_VAR: &str = "VSWARM_HOME";
 /// The environment variable holding an expected SHA-256 for the ISO being pulled.
 pub const SHA256_VAR: &str = "VSWARM_BOOT2DOCKER_SHA256";
 /// The environment variable that lets an ISO with no checksum (published or given) be cached.
@@ -202,22 +200,6 @@ impl Cache {
     /// A cache in this folder (created when first written).
     pub fn new(dir: impl Into<PathBuf>) -> Cache {
         Cache { dir: dir.into() }
-    }
-
-    /// The default cache: `$VSWARM_HOME/cache`, else the platform's cache folder for vswarm
-    /// (`~/.cache/vswarm` on Linux).
-    pub fn from_env() -> Result<Cache, CacheError> {
-        Cache::for_vswarm_home(std::env::var_os(VSWARM_HOME_VAR).map(PathBuf::from))
-    }
-
-    /// Like [`Cache::from_env`], with the value of `VSWARM_HOME` given.
-    pub fn for_vswarm_home(vswarm_home: Option<PathBuf>) -> Result<Cache, CacheError> {
-        match vswarm_home.filter(|home| !home.as_os_str().is_empty()) {
-            Some(home) => Ok(Cache::new(home.join("cache"))),
-            None => directories::ProjectDirs::from("io", "vswarm", "vswarm")
-                .map(|dirs| Cache::new(dirs.cache_dir()))
-                .ok_or(CacheError::NoCacheDir),
-        }
     }
 
     /// The cache folder.
@@ -977,12 +959,6 @@ fn describe_cached(path: &Path) -> Result<CachedImage, IsoError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn cache_lives_in_vswarm_home() {
-        let cache = Cache::for_vswarm_home(Some(PathBuf::from("/srv/vswarm"))).unwrap();
-        assert_eq!(cache.dir(), Path::new("/srv/vswarm/cache"));
-    }
 
     #[test]
     fn cached_files_are_named_by_their_checksum() {

@@ -118,12 +118,6 @@ pub enum ResolveError {
 /// The image cache could not be read or changed.
 #[derive(Debug, thiserror::Error)]
 pub enum CacheError {
-    /// Neither `VSWARM_HOME` nor a platform cache folder is known.
-    #[error(
-        "cannot tell where to cache ISO images: no home folder is known; set VSWARM_HOME to a \
-         folder vswarm may write to"
-    )]
-    NoCacheDir,
     /// A file operation in the cache failed.
     #[error("cannot {action} {}: {source}", path.display())]
     Io {

@@ -28,7 +28,6 @@ mod version;
 
 pub use cache::{
     Cache, CachedImage, ChecksumOrigin, NewerRelease, PullOptions, PullPolicy, Pulled, SHA256_VAR,
-    VSWARM_HOME_VAR,
 };
 pub use error::{
     ApiFailure, CacheError, ConfigError, IsoError, PullError, ResolveError, SourceError,

@@ -55,11 +55,16 @@ pub fn registry_of(image: &str) -> String {
     }
 }
 
-fn config_path() -> Option<PathBuf> {
-    match std::env::var_os("DOCKER_CONFIG") {
-        Some(dir) => Some(PathBuf::from(dir).join("config.json")),
-        None => std::env::home_dir().map(|home| home.join(".docker").join("config.json")),
+/// The docker CLI's configuration folder: `$DOCKER_CONFIG`, else `~/.docker`.
+pub fn docker_config_dir() -> Option<PathBuf> {
+    match std::env::var_os("DOCKER_CONFIG").filter(|d| !d.is_empty()) {
+        Some(dir) => Some(PathBuf::from(dir)),
+        None => std::env::home_dir().map(|home| home.join(".docker")),
     }
+}
+
+fn config_path() -> Option<PathBuf> {
+    docker_config_dir().map(|dir| dir.join("config.json"))
 }
 
 /// The user's credentials for the registry of `image`; None when there are none.

@@ -254,8 +254,8 @@ async fn run(cli: &Cli, progress: &Progress) -> Result<Done> {
         } => {
             let store = match storage_path {
                 Some(p) => p.clone(),
-                None => directories::BaseDirs::new()
-                    .map(|d| d.home_dir().join(".docker/machine"))
+                None => std::env::home_dir()
+                    .map(|home| home.join(".docker/machine"))
                     .ok_or_else(|| {
                         Error::message("finding docker-machine's store", "no home folder")
                             .with_help("name the store with --storage-path")
