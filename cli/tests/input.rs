@@ -112,10 +112,10 @@ fn malformed_cluster_files_exit_2_at_their_place_and_create_nothing() {
         "printf 'services:\\n  web:\\n    image: nginx\\n    volumes_from: [db]\\n' > bad-stack.yml\n",
     );
     for (name, text, _) in CASES {
-        let escaped = text.replace('\'', "'\\''");
+        let quoted = shell_words::quote(text);
         script += &format!(
             r#"
-printf '%s' '{escaped}' > c.yml
+printf '%s' {quoted} > c.yml
 vswarm -f c.yml up > out.txt 2> err.txt; rc=$?
 at=$(grep -o '[a-z-]*\.yml:[0-9]*:[0-9]*' err.txt | head -1)
 made=$(( $(VBoxManage list vms | wc -l) + $(VBoxManage list hostonlyifs | grep -c '^Name') ))

@@ -49,10 +49,10 @@ interrupt_when() {
 "#,
     );
     for (name, kind, marker) in PHASES {
-        let marker = marker.replace('\'', "'\\''");
+        let marker = shell_words::quote(marker);
         script += &format!(
             r#"
-interrupt_when {kind} '{marker}'; int=$?
+interrupt_when {kind} {marker}; int=$?
 vswarm up > re.out 2> re.err; re=$?
 [ $re = 0 ] || tail -5 re.err
 n=$(vswarm ls --format json | grep -o '"running"' | wc -l)

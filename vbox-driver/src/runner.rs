@@ -219,18 +219,7 @@ impl VBoxManage {
 
 /// The command line as a user would type it (quoted where needed), for messages.
 pub fn command_line(args: &[&str]) -> String {
-    let mut s = String::from("VBoxManage");
-    for a in args {
-        s.push(' ');
-        if a.is_empty() || a.contains(|c: char| c.is_whitespace() || c == '\'' || c == '"') {
-            s.push('\'');
-            s.push_str(&a.replace('\'', "'\\''"));
-            s.push('\'');
-        } else {
-            s.push_str(a);
-        }
-    }
-    s
+    format!("VBoxManage {}", shell_words::join(args))
 }
 
 /// VirtualBox's message: the first `VBoxManage: error:` line, or the last line of stderr.
