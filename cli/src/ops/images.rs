@@ -87,7 +87,27 @@ pub async fn pull(
             Progress::Unverified { .. } => reporter.event(Event::Warning(
                 "no checksum is published for this ISO: it is cached unverified".into(),
             )),
-            _ => {}
+            Progress::DownloadStarting { url, resume_from } => {
+                reporter.event(Event::Note(if resume_from > 0 {
+                    format!("resuming {url} at {} MB", resume_from / 1_000_000)
+                } else {
+                    format!("downloading {url}")
+                }))
+            }
+            Progress::Verifying => {
+                reporter.event(Event::Waiting("checking the ISO (checksum, volume id)".into()))
+            }
+            Progress::Verified { sha256 } => reporter.event(Event::Note(format!(
+                "SHA-256 {} verified",
+                &sha256[..sha256.len().min(12)]
+            ))),
+            // Quiet on a terminal (a cached ISO is the common case), kept in the log.
+            Progress::Resolving => tracing::debug!("looking up the latest boot2docker release"),
+            Progress::UsingCached { path, version } => {
+                tracing::info!(path = %path.display(), ?version, "using the cached ISO")
+            }
+            Progress::Cached { path } => tracing::info!(path = %path.display(), "ISO cached"),
+            other => tracing::debug!(?other, "image progress"),
         })
         .await
         .doing("getting the boot2docker ISO")
