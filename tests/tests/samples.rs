@@ -1,5 +1,5 @@
 //! The simulator's outputs compared byte for byte with real VirtualBox captures
-//! (`tests/lab/samples/`, sources in its README), for each emulated version family.
+//! (`vbox-driver/tests/samples/`, sources in its README), for each emulated version family.
 //!
 //! These drive the `VBoxManage` binary with a private `VBOX_USER_HOME`; none needs root.
 
@@ -9,7 +9,7 @@ use std::process::{Command, Output, Stdio};
 
 fn sample(name: &str) -> String {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("lab/samples")
+        .join("../vbox-driver/tests/samples")
         .join(name);
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }

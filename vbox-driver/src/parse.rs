@@ -1359,34 +1359,33 @@ mod tests {
     }
 
     // --------------------------------------------------------------------------------------------
-    // Samples (files under tests/lab/samples are real captures; the others are quoted from
+    // Samples (files under vbox-driver/tests/samples are real captures; the others are quoted from
     // shared/docs/vboxmanage-samples.md and virtualbox-facts.md, "from source" where the doc says so)
     // --------------------------------------------------------------------------------------------
 
     const HOSTONLYIFS_6_1_26_MACOS: &str =
-        include_str!("../../tests/lab/samples/hostonlyifs-6.1.26-macos.txt");
+        include_str!("../tests/samples/hostonlyifs-6.1.26-macos.txt");
     const HOSTONLYIFS_6_1_28_LINUX_DOWN: &str =
-        include_str!("../../tests/lab/samples/hostonlyifs-6.1.28-linux-down.txt");
+        include_str!("../tests/samples/hostonlyifs-6.1.28-linux-down.txt");
     const DHCPSERVERS_5_0_WINDOWS: &str =
-        include_str!("../../tests/lab/samples/dhcpservers-5.0-windows.txt");
-    const DHCPSERVERS_6_0: &str = include_str!("../../tests/lab/samples/dhcpservers-6.0.txt");
-    const DHCPSERVERS_6_1: &str = include_str!("../../tests/lab/samples/dhcpservers-6.1.txt");
-    const CREATEVM_5_0_0: &str = include_str!("../../tests/lab/samples/createvm-5.0.0-macos.txt");
+        include_str!("../tests/samples/dhcpservers-5.0-windows.txt");
+    const DHCPSERVERS_6_0: &str = include_str!("../tests/samples/dhcpservers-6.0.txt");
+    const DHCPSERVERS_6_1: &str = include_str!("../tests/samples/dhcpservers-6.1.txt");
+    const CREATEVM_5_0_0: &str = include_str!("../tests/samples/createvm-5.0.0-macos.txt");
     const CONVERTFROMRAW_5_0_0_STDERR: &str =
-        include_str!("../../tests/lab/samples/convertfromraw-stdin-5.0.0-macos.stderr.txt");
+        include_str!("../tests/samples/convertfromraw-stdin-5.0.0-macos.stderr.txt");
     const GUESTPROPERTY_ENUMERATE_5_2_8: &str =
-        include_str!("../../tests/lab/samples/guestproperty-enumerate-5.2.8.txt");
+        include_str!("../tests/samples/guestproperty-enumerate-5.2.8.txt");
     const GUESTPROPERTY_ENUMERATE_7_2_4: &str =
-        include_str!("../../tests/lab/samples/guestproperty-enumerate-7.2.4.txt");
+        include_str!("../tests/samples/guestproperty-enumerate-7.2.4.txt");
     const INVALID_COMMAND_7_0_20_STDERR: &str =
-        include_str!("../../tests/lab/samples/invalid-command-7.0.20.stderr-head.txt");
-    const LOGO_7_1_4: &str = include_str!("../../tests/lab/samples/logo-7.1.4.txt");
+        include_str!("../tests/samples/invalid-command-7.0.20.stderr-head.txt");
+    const LOGO_7_1_4: &str = include_str!("../tests/samples/logo-7.1.4.txt");
     const NATPF_DELETE_MISSING_5_0_STDERR: &str =
-        include_str!("../../tests/lab/samples/natpf-delete-missing-5.0-macos.stderr.txt");
+        include_str!("../tests/samples/natpf-delete-missing-5.0-macos.stderr.txt");
     const RANGE_DENIED_6_1_28_STDERR: &str =
-        include_str!("../../tests/lab/samples/range-denied-6.1.28.stderr.txt");
-    const UNKNOWN_VM_7_0_STDERR: &str =
-        include_str!("../../tests/lab/samples/unknown-vm-7.0.stderr.txt");
+        include_str!("../tests/samples/range-denied-6.1.28.stderr.txt");
+    const UNKNOWN_VM_7_0_STDERR: &str = include_str!("../tests/samples/unknown-vm-7.0.stderr.txt");
 
     /// Every captured sample file, for the "never panics" checks.
     const ALL_SAMPLE_FILES: [&str; 14] = [
@@ -1618,7 +1617,7 @@ Individual Config:    MAC 08:00:27:aa:bb:cc
     /// Real 6.1.26 macOS (kubernetes/minikube#12311), as quoted in the samples doc §4: part 1,
     /// the source-derived gap, part 2 (with the doc's elisions: `SATA-3-0`…`SATA-28-0`, `nic4`…`nic7`).
     const SHOWVMINFO_6_1_26_MACOS: &str =
-        include_str!("../../tests/lab/samples/showvminfo-6.1.26-macos.txt");
+        include_str!("../tests/samples/showvminfo-6.1.26-macos.txt");
 
     /// Real 7.0.x Linux, powered off (yunielrc/vedv), as quoted in the samples doc §4 (`nic3`…`nic7`
     /// elided there).

@@ -7,7 +7,7 @@
 //!    keys the CLI forbids (`extends`, `volumes_from`, `cpu_shares`...) are refused;
 //! 2. variables are substituted ([`interpolate`]) from the environment (and, unlike the CLI,
 //!    an `.env` beside the first file as defaults), converting values where the CLI does;
-//! 3. the file is checked against its format version's rules ([`schema`]), every refusal at
+//! 3. the file is checked against its format version's rules ([`keys`], [`schema`]), every refusal at
 //!    `FILE:LINE:COL`;
 //! 4. it is read into the CLI's model ([`model`]), env files and the environment resolved,
 //!    relative paths made absolute from the first file's folder;
@@ -21,6 +21,7 @@
 
 pub mod convert;
 pub mod interpolate;
+pub mod keys;
 pub mod merge;
 pub mod model;
 pub mod schema;
@@ -169,15 +170,15 @@ pub enum Problem {
         key: String,
         context: String,
         allowed: Vec<&'static str>,
-        version: schema::Version,
+        version: keys::Version,
     },
     #[error(
         "{what} needs compose file format {since} or later, and the file says {version}: raise its version"
     )]
     NeedsVersion {
         what: String,
-        since: schema::Version,
-        version: schema::Version,
+        since: keys::Version,
+        version: keys::Version,
     },
     #[error("service '{service}' uses '{key}', which docker stack deploy refuses: {reason}")]
     Forbidden {
@@ -300,7 +301,7 @@ pub fn read_stack(
     let mut deprecated: BTreeMap<&str, &str> = BTreeMap::new();
     let mut positions: BTreeMap<String, SourcePosition> = BTreeMap::new();
     let mut merged: Option<model::Config> = None;
-    let mut first_version: Option<schema::Version> = None;
+    let mut first_version: Option<keys::Version> = None;
     for source in sources {
         let file = source.name.as_str();
         let mut root = match yaml::parse_yaml(file, &source.text)? {
@@ -325,7 +326,7 @@ pub fn read_stack(
                 Problem::NotAStackFile { found },
             ));
         }
-        let version = schema::file_version(&root, file)?;
+        let version = keys::file_version(&root, file)?;
         match first_version {
             None => first_version = Some(version),
             Some(first) if first != version => {
@@ -347,7 +348,7 @@ pub fn read_stack(
             version,
             positions: &mut positions,
         };
-        checker.check(&root, "", &schema::TOP)?;
+        checker.check(&root, "", &keys::TOP)?;
         let config = read_config(&root, file, dir, env, version, &positions, &mut warnings)?;
         merged = Some(match merged {
             None => config,
@@ -440,7 +441,7 @@ fn check_service_keys<'k>(
             let Yaml::Str(key_text) = &key.value else {
                 continue;
             };
-            if let Some((forbidden, reason)) = schema::FORBIDDEN
+            if let Some((forbidden, reason)) = keys::FORBIDDEN
                 .iter()
                 .find(|(k, _)| *k == key_text.as_str())
             {
@@ -454,13 +455,10 @@ fn check_service_keys<'k>(
                     },
                 ));
             }
-            if let Some(k) = schema::UNSUPPORTED
-                .iter()
-                .find(|k| **k == key_text.as_str())
-            {
+            if let Some(k) = keys::UNSUPPORTED.iter().find(|k| **k == key_text.as_str()) {
                 unsupported.push(k);
             }
-            if let Some((k, why)) = schema::DEPRECATED
+            if let Some((k, why)) = keys::DEPRECATED
                 .iter()
                 .find(|(k, _)| *k == key_text.as_str())
             {
@@ -487,7 +485,7 @@ fn read_config(
     file: &str,
     dir: &Path,
     env: &Environment,
-    version: schema::Version,
+    version: keys::Version,
     positions: &BTreeMap<String, SourcePosition>,
     warnings: &mut Vec<String>,
 ) -> Result<model::Config, ComposeError> {

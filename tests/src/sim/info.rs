@@ -1073,7 +1073,7 @@ mod tests {
         make_running(&mut vm);
         let out = machine_readable(&version("6.1.26r145957"), &reg, &vm);
         // The capture, assembled as the samples doc gives it (also read by vbox-driver's parser).
-        let want = include_str!("../../lab/samples/showvminfo-6.1.26-macos.txt");
+        let want = include_str!("../../../vbox-driver/tests/samples/showvminfo-6.1.26-macos.txt");
         assert_eq!(out, want);
     }
 

@@ -491,7 +491,7 @@ mod tests {
         };
         assert_eq!(
             hostonlyif_block(&v, &hif("vboxnet0", 0, "192.168.99.1"), &link),
-            include_str!("../../lab/samples/hostonlyifs-6.1.26-macos.txt")
+            include_str!("../../../vbox-driver/tests/samples/hostonlyifs-6.1.26-macos.txt")
         );
     }
 
@@ -507,7 +507,7 @@ mod tests {
             + &hostonlyif_block(&v, &hif("vboxnet11", 11, "192.168.67.1"), &down);
         assert_eq!(
             text,
-            include_str!("../../lab/samples/hostonlyifs-6.1.28-linux-down.txt")
+            include_str!("../../../vbox-driver/tests/samples/hostonlyifs-6.1.28-linux-down.txt")
         );
     }
 
@@ -519,7 +519,7 @@ mod tests {
             ipv6: None,
             status: "Up",
         };
-        let real = include_str!("../../lab/samples/hostonlyifs-6.1.26-macos.txt")
+        let real = include_str!("../../../vbox-driver/tests/samples/hostonlyifs-6.1.26-macos.txt")
             .replace("Wireless:        No\n", "");
         assert_eq!(
             hostonlyif_block(&v, &hif("vboxnet0", 0, "192.168.99.1"), &link),

@@ -1961,7 +1961,8 @@ mod tests {
 
     #[test]
     fn enumerate_before_7_matches_the_real_5_2_8_lines() {
-        let sample = include_str!("../../lab/samples/guestproperty-enumerate-5.2.8.txt");
+        let sample =
+            include_str!("../../../vbox-driver/tests/samples/guestproperty-enumerate-5.2.8.txt");
         let names = [
             "/VirtualBox/GuestInfo/OS/Product".to_string(),
             "/VirtualBox/GuestInfo/Net/0/V4/IP".to_string(),
@@ -1993,7 +1994,8 @@ mod tests {
 
     #[test]
     fn enumerate_from_7_matches_the_real_table_layout() {
-        let sample = include_str!("../../lab/samples/guestproperty-enumerate-7.2.4.txt");
+        let sample =
+            include_str!("../../../vbox-driver/tests/samples/guestproperty-enumerate-7.2.4.txt");
         // The real listing had more properties than the excerpt; two stand in for the longest
         // name (42) and the longest value (28 or more) that set its column widths.
         let mut all: Vec<(String, GuestProperty)> = vec![
