@@ -263,6 +263,7 @@ pub fn load_stack(
     stack: &str,
     env: &Environment,
 ) -> Result<LoadedStack, ComposeError> {
+    // Before reading any file: a wrong name is the first thing to tell.
     validate_stack_name(stack)?;
     let mut sources = Vec::new();
     for path in files {
@@ -578,23 +579,7 @@ fn read_config(
                     volume.source = absolute(&volume.source);
                 }
             }
-            for port in value
-                .get("ports")
-                .and_then(|p| p.as_array())
-                .into_iter()
-                .flatten()
-            {
-                if port.is_object() {
-                    continue;
-                }
-                let text = match port {
-                    serde_json::Value::String(s) => s.clone(),
-                    other => other.to_string(),
-                };
-                if let Ok((_, Some(warning))) = values::parse_port_spec(&text) {
-                    warnings.push(warning);
-                }
-            }
+            warnings.append(&mut service.port_warnings);
             config.services.insert(name.clone(), service);
         }
     }

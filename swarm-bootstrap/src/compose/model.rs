@@ -48,6 +48,8 @@ pub struct Service {
     pub healthcheck: Option<Healthcheck>,
     pub deploy: Deploy,
     pub ports: Vec<PortConfig>,
+    /// The docker CLI's warnings about short-syntax ports (a host IP it ignores).
+    pub port_warnings: Vec<String>,
     /// None when the service names no networks.
     pub networks: Option<BTreeMap<String, Option<ServiceNetwork>>>,
     pub volumes: Vec<ServiceVolume>,
@@ -495,9 +497,10 @@ pub fn read_service(v: &Value) -> Result<Service, (String, String)> {
                     mode: get_str(port, "mode").unwrap_or_default(),
                 }),
                 other => {
-                    let (parsed, _) = values::parse_port_spec(&text(other))
+                    let (parsed, warning) = values::parse_port_spec(&text(other))
                         .map_err(|e| (format!("ports[{i}]"), e))?;
                     s.ports.extend(parsed);
+                    s.port_warnings.extend(warning);
                 }
             }
         }

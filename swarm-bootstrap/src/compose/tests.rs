@@ -377,3 +377,15 @@ fn a_substituted_value_that_cannot_be_cast_is_refused_at_its_position() {
         "{e}"
     );
 }
+
+#[test]
+fn a_host_ip_in_a_port_is_ignored_with_the_clis_warning() {
+    let stack = read("services:\n  app:\n    image: nginx\n    ports: [\"127.0.0.1:8080:80\"]\n")
+        .expect("read");
+    assert_eq!(
+        stack.warnings,
+        vec!["ignoring IP-address (127.0.0.1:8080:80/tcp) service will listen on '0.0.0.0'"]
+    );
+    let spec = json(service(&stack, "app"));
+    assert_eq!(spec["EndpointSpec"]["Ports"][0]["PublishedPort"], 8080);
+}
