@@ -17,17 +17,14 @@
 //!   cached by whoever went first.
 //! - With no network the newest cached ISO is used, and the pull says so.
 
-use std::collections::HashMap;
 use std::fmt;
-use std::fs::{File, OpenOptions, TryLockError};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, LazyLock, Mutex, PoisonError, Weak};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use tracing::{debug, info, warn};
+use tracing::{info, warn};
 use url::Url;
 
 use crate::download::{
@@ -36,6 +33,7 @@ use crate::download::{
 use crate::error::{CacheError, IsoError, PullError};
 use crate::http::{is_secure, redact};
 use crate::iso::{read_volume_id, version_from_volume_id};
+use crate::lock::{DownloadGuard, lock_download};
 use crate::progress::Progress;
 use crate::resolve::{Resolved, ResolvedFrom, Resolver, sibling_checksum_url};
 use crate::source::ImageSource;
@@ -743,6 +741,18 @@ impl Cache {
         })
     }
 
+    /// Takes the right to download the ISO with this key; released when the guard is dropped.
+    async fn lock(
+        &self,
+        key: &str,
+        shown: &str,
+        progress: &(dyn Fn(Progress) + Send + Sync),
+    ) -> Result<DownloadGuard, PullError> {
+        let locks_dir = self.dir.join(LOCKS_DIR);
+        self.ensure_dir(&locks_dir)?;
+        lock_download(&locks_dir, key, shown, progress).await
+    }
+
     /// Writes the sidecar of the ISO at `iso_path` atomically.
     fn write_sidecar(&self, iso_path: &Path, sidecar: &Sidecar) -> Result<(), CacheError> {
         let path = sidecar_path(iso_path);
@@ -753,93 +763,21 @@ impl Cache {
         };
         let text = serde_json::to_vec_pretty(sidecar)
             .map_err(|error| io_error(io::Error::new(io::ErrorKind::InvalidData, error)))?;
-        let mut file = tempfile::NamedTempFile::new_in(&self.dir).map_err(io_error)?;
-        file.write_all(&text).map_err(io_error)?;
-        file.persist(&path).map_err(|error| io_error(error.error))?;
+        write_atomically(&path, &text).map_err(io_error)?;
         Ok(())
     }
-
-    /// Takes the right to download the ISO with this key: first among the pulls of this
-    /// process, then among processes (a lock file). Released when the guard is dropped.
-    async fn lock(
-        &self,
-        key: &str,
-        shown: &str,
-        progress: &(dyn Fn(Progress) + Send + Sync),
-    ) -> Result<DownloadGuard, PullError> {
-        let locks_dir = self.dir.join(LOCKS_DIR);
-        self.ensure_dir(&locks_dir)?;
-        let lock_path = locks_dir.join(format!("{key}.lock"));
-        let in_process = in_process_lock(&lock_path);
-        let mut announced = false;
-        let in_process_guard = match in_process.clone().try_lock_owned() {
-            Ok(guard) => guard,
-            Err(_) => {
-                debug!(url = %shown, "another pull in this process is downloading it; waiting");
-                progress(Progress::WaitingForOtherDownload {
-                    url: shown.to_string(),
-                });
-                announced = true;
-                in_process.lock_owned().await
-            }
-        };
-        let lock_error = |source: io::Error| CacheError::Io {
-            action: "lock",
-            path: lock_path.clone(),
-            source,
-        };
-        let file = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&lock_path)
-            .map_err(lock_error)?;
-        let file = match file.try_lock() {
-            Ok(()) => file,
-            Err(TryLockError::WouldBlock) => {
-                info!(url = %shown, "another vswarm process is downloading it; waiting");
-                if !announced {
-                    progress(Progress::WaitingForOtherDownload {
-                        url: shown.to_string(),
-                    });
-                }
-                let waited = tokio::task::spawn_blocking(move || file.lock().map(|()| file)).await;
-                match waited {
-                    Ok(Ok(file)) => file,
-                    Ok(Err(source)) => return Err(lock_error(source).into()),
-                    Err(join) => return Err(lock_error(io::Error::other(join.to_string())).into()),
-                }
-            }
-            Err(TryLockError::Error(source)) => return Err(lock_error(source).into()),
-        };
-        Ok(DownloadGuard {
-            _in_process: in_process_guard,
-            _file: file,
-        })
-    }
 }
 
-/// Held while downloading one ISO; dropping it lets the next waiter in.
-struct DownloadGuard {
-    _in_process: tokio::sync::OwnedMutexGuard<()>,
-    /// Locked; closing it releases the lock.
-    _file: File,
-}
-
-/// The downloads in flight in this process, by lock file: pulls of the same ISO queue on the
-/// same mutex instead of each blocking a thread on the lock file.
-static IN_FLIGHT: LazyLock<Mutex<HashMap<PathBuf, Weak<tokio::sync::Mutex<()>>>>> =
-    LazyLock::new(|| Mutex::new(HashMap::new()));
-
-fn in_process_lock(lock_path: &Path) -> Arc<tokio::sync::Mutex<()>> {
-    let mut in_flight = IN_FLIGHT.lock().unwrap_or_else(PoisonError::into_inner);
-    in_flight.retain(|_, mutex| mutex.strong_count() > 0);
-    if let Some(existing) = in_flight.get(lock_path).and_then(Weak::upgrade) {
-        return existing;
-    }
-    let fresh = Arc::new(tokio::sync::Mutex::new(()));
-    in_flight.insert(lock_path.to_path_buf(), Arc::downgrade(&fresh));
-    fresh
+/// Replaces the file at `path` whole: the bytes go to a temporary file in the same folder, which
+/// is then renamed over it, so a reader (or a crash) never sees half a file. The one way the
+/// images crate writes its small files (sidecars, download state).
+pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let mut file = tempfile::NamedTempFile::new_in(dir)?;
+    file.write_all(bytes)?;
+    file.as_file().sync_all()?;
+    file.persist(path).map_err(|error| error.error)?;
+    Ok(())
 }
 
 fn report_verification(

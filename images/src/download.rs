@@ -9,7 +9,9 @@
 
 use std::io;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU32, Ordering};
 
+use backon::{ConstantBuilder, Retryable};
 use reqwest::StatusCode;
 use reqwest::header::{CONTENT_LENGTH, CONTENT_RANGE, ETAG, IF_RANGE, LAST_MODIFIED, RANGE};
 use serde::{Deserialize, Serialize};
@@ -18,6 +20,7 @@ use tokio::io::AsyncWriteExt;
 use tracing::{debug, info, warn};
 use url::Url;
 
+use crate::cache::write_atomically;
 use crate::error::PullError;
 use crate::http::{HttpSettings, describe, redact};
 use crate::progress::Progress;
@@ -80,9 +83,7 @@ impl PartialFile {
                 io::Error::new(io::ErrorKind::InvalidData, error),
             )
         })?;
-        tokio::fs::write(&self.state, text)
-            .await
-            .map_err(|error| cache_io("write", &self.state, error))
+        write_atomically(&self.state, &text).map_err(|error| cache_io("write", &self.state, error))
     }
 
     /// How many bytes the partial file holds (0 when there is none).
@@ -103,14 +104,6 @@ fn cache_io(action: &'static str, path: &Path, source: io::Error) -> PullError {
     })
 }
 
-/// How one attempt ended.
-enum Attempt {
-    /// The whole file is in the partial file.
-    Complete,
-    /// The attempt failed in a way a retry may fix; `received` bytes came in it.
-    Retry { reason: String, received: u64 },
-}
-
 /// Downloads `url` into `partial`, resuming what it already holds, until the file is
 /// complete or `settings.attempts` attempts in a row received nothing.
 pub(crate) async fn download_resumable(
@@ -129,198 +122,242 @@ pub(crate) async fn download_resumable(
         debug!(url = %shown, "discarding a partial download without matching state");
         partial.discard().await;
     }
+    let request = RangeRequest {
+        client,
+        url,
+        shown: &shown,
+        partial,
+        max_bytes,
+        progress,
+    };
+    let total_attempts = AtomicU32::new(0);
+    let one_attempt = || async {
+        total_attempts.fetch_add(1, Ordering::Relaxed);
+        request.attempt().await
+    };
+    // The count of failures in a row: an attempt that received data starts it again at 1, so
+    // a long download over a flaky link keeps going; the delay grows with it.
     let mut failures_in_a_row = 0u32;
-    let mut total_attempts = 0u32;
-    loop {
-        total_attempts += 1;
-        match attempt(client, url, &shown, partial, max_bytes, progress).await? {
-            Attempt::Complete => {
-                let size = partial.len().await?;
-                info!(url = %shown, size, attempts = total_attempts, "download complete");
-                return Ok(size);
+    let done = one_attempt
+        .retry(ConstantBuilder::new().without_max_times())
+        .when(|f| matches!(f, Failure::Retry { .. }))
+        .adjust(|failure, _| {
+            let Failure::Retry { reason, received } = failure else {
+                return None;
+            };
+            failures_in_a_row = if *received > 0 { 1 } else { failures_in_a_row + 1 };
+            if failures_in_a_row >= attempts {
+                return None;
             }
-            Attempt::Retry { reason, received } => {
-                failures_in_a_row = if received > 0 {
-                    1
-                } else {
-                    failures_in_a_row + 1
-                };
-                if failures_in_a_row >= attempts {
-                    return Err(PullError::Network {
-                        url: shown,
-                        attempts: total_attempts,
-                        detail: reason,
-                        kept_bytes: partial.len().await?,
-                    });
-                }
-                let delay = settings.backoff_delay(failures_in_a_row);
-                warn!(
-                    url = %shown,
-                    attempt = total_attempts,
-                    "download attempt failed ({reason}); retrying in {delay:?}"
-                );
-                progress(Progress::Retrying {
-                    attempt: total_attempts,
-                    attempts,
-                    delay,
-                    reason,
-                });
-                tokio::time::sleep(delay).await;
-            }
+            let delay = settings.backoff_delay(failures_in_a_row);
+            let attempt = total_attempts.load(Ordering::Relaxed);
+            warn!(url = %shown, attempt, "download attempt failed ({reason}); retrying in {delay:?}");
+            progress(Progress::Retrying {
+                attempt,
+                attempts,
+                delay,
+                reason: reason.clone(),
+            });
+            Some(delay)
+        })
+        .await;
+    let total_attempts = total_attempts.load(Ordering::Relaxed);
+    match done {
+        Ok(()) => {
+            let size = partial.len().await?;
+            info!(url = %shown, size, attempts = total_attempts, "download complete");
+            Ok(size)
         }
+        Err(Failure::Fatal(e)) => Err(e),
+        Err(Failure::Retry { reason, .. }) => Err(PullError::Network {
+            url: shown,
+            attempts: total_attempts,
+            detail: reason,
+            kept_bytes: partial.len().await?,
+        }),
     }
 }
 
-/// One request: asks for the bytes after those already held, and appends what comes.
-async fn attempt(
-    client: &reqwest::Client,
-    url: &Url,
-    shown: &str,
-    partial: &PartialFile,
-    max_bytes: u64,
-    progress: &(dyn Fn(Progress) + Send + Sync),
-) -> Result<Attempt, PullError> {
-    let have = partial.len().await?;
-    let state = partial.read_state().await;
-    let mut request = client.get(url.clone());
-    if have > 0 {
-        request = request.header(RANGE, format!("bytes={have}-"));
-        if let Some(validator) = state
-            .as_ref()
-            .and_then(|s| s.etag.clone().or_else(|| s.last_modified.clone()))
-        {
-            request = request.header(IF_RANGE, validator);
-        }
+/// Why an attempt did not finish the download (or fetch the checksum file).
+enum Failure {
+    /// A retry may fix it; `received` bytes came in the attempt.
+    Retry {
+        reason: String,
+        received: u64,
+    },
+    Fatal(PullError),
+}
+
+impl From<PullError> for Failure {
+    fn from(e: PullError) -> Failure {
+        Failure::Fatal(e)
     }
-    progress(Progress::DownloadStarting {
-        url: shown.to_string(),
-        resume_from: have,
-    });
-    debug!(url = %shown, resume_from = have, "requesting the ISO");
-    let mut response = match request.send().await {
-        Ok(response) => response,
-        Err(error) => {
-            return Ok(Attempt::Retry {
-                reason: describe(&error),
-                received: 0,
-            });
+}
+
+/// One download's request for the bytes it lacks, made again by each attempt.
+struct RangeRequest<'a> {
+    client: &'a reqwest::Client,
+    url: &'a Url,
+    /// The URL as shown (redacted).
+    shown: &'a str,
+    partial: &'a PartialFile,
+    max_bytes: u64,
+    progress: &'a (dyn Fn(Progress) + Send + Sync),
+}
+
+impl RangeRequest<'_> {
+    /// One request: asks for the bytes after those already held, and appends what comes.
+    async fn attempt(&self) -> Result<(), Failure> {
+        let RangeRequest {
+            client,
+            url,
+            shown,
+            partial,
+            max_bytes,
+            progress,
+        } = *self;
+        let have = partial.len().await?;
+        let state = partial.read_state().await;
+        let mut request = client.get(url.clone());
+        if have > 0 {
+            request = request.header(RANGE, format!("bytes={have}-"));
+            if let Some(validator) = state
+                .as_ref()
+                .and_then(|s| s.etag.clone().or_else(|| s.last_modified.clone()))
+            {
+                request = request.header(IF_RANGE, validator);
+            }
         }
-    };
-    let status = response.status();
-    let (start, total) = match status {
-        StatusCode::PARTIAL_CONTENT => {
-            match parse_content_range(header(&response, CONTENT_RANGE.as_str()).as_deref()) {
-                Some(ContentRange::Bytes { start, total }) if start == have => (have, total),
-                other => {
-                    warn!(
-                        url = %shown,
-                        "the server sent range {other:?} for bytes {have}-; starting over"
-                    );
+        progress(Progress::DownloadStarting {
+            url: shown.to_string(),
+            resume_from: have,
+        });
+        debug!(url = %shown, resume_from = have, "requesting the ISO");
+        let mut response = match request.send().await {
+            Ok(response) => response,
+            Err(error) => {
+                return Err(Failure::Retry {
+                    reason: describe(&error),
+                    received: 0,
+                });
+            }
+        };
+        let status = response.status();
+        let (start, total) = match status {
+            StatusCode::PARTIAL_CONTENT => {
+                match parse_content_range(header(&response, CONTENT_RANGE.as_str()).as_deref()) {
+                    Some(ContentRange::Bytes { start, total }) if start == have => (have, total),
+                    other => {
+                        warn!(
+                            url = %shown,
+                            "the server sent range {other:?} for bytes {have}-; starting over"
+                        );
+                        partial.discard().await;
+                        return Err(Failure::Retry {
+                            reason: "the server sent another range than the one asked for".into(),
+                            received: 0,
+                        });
+                    }
+                }
+            }
+            StatusCode::OK => {
+                if have > 0 {
+                    info!(url = %shown, "the server sent the whole file (no range support, or it changed); starting over");
                     partial.discard().await;
-                    return Ok(Attempt::Retry {
-                        reason: "the server sent another range than the one asked for".into(),
-                        received: 0,
+                }
+                let total = header(&response, CONTENT_LENGTH.as_str()).and_then(|v| v.parse().ok());
+                (0, total)
+            }
+            StatusCode::RANGE_NOT_SATISFIABLE => {
+                if let Some(ContentRange::Unsatisfied { total }) =
+                    parse_content_range(header(&response, CONTENT_RANGE.as_str()).as_deref())
+                    && total == have
+                {
+                    return Ok(());
+                }
+                partial.discard().await;
+                return Err(Failure::Retry {
+                    reason: "the server refused the range of the partial download".into(),
+                    received: 0,
+                });
+            }
+            status if is_retryable(status) => {
+                return Err(Failure::Retry {
+                    reason: format!("the server answered HTTP {status}"),
+                    received: 0,
+                });
+            }
+            status => {
+                return Err(Failure::Fatal(PullError::HttpStatus {
+                    url: shown.to_string(),
+                    status: status.as_u16(),
+                    hint: status_hint(status),
+                }));
+            }
+        };
+        if start == 0 {
+            partial
+                .write_state(&PartialState {
+                    url: url.to_string(),
+                    etag: header(&response, ETAG.as_str()).filter(|v| !v.starts_with("W/")),
+                    last_modified: header(&response, LAST_MODIFIED.as_str()),
+                })
+                .await?;
+        }
+        let too_large = || PullError::TooLarge {
+            url: shown.to_string(),
+            limit: max_bytes,
+        };
+        if total.is_some_and(|t| t > max_bytes) {
+            partial.discard().await;
+            return Err(too_large().into());
+        }
+        let mut file = tokio::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&partial.data)
+            .await
+            .map_err(|error| cache_io("write", &partial.data, error))?;
+        let mut done = start;
+        let mut received = 0u64;
+        progress(Progress::Downloading { done, total });
+        loop {
+            match response.chunk().await {
+                Ok(Some(bytes)) => {
+                    file.write_all(&bytes)
+                        .await
+                        .map_err(|error| cache_io("write", &partial.data, error))?;
+                    done += bytes.len() as u64;
+                    received += bytes.len() as u64;
+                    if done > max_bytes {
+                        drop(file);
+                        partial.discard().await;
+                        return Err(too_large().into());
+                    }
+                    progress(Progress::Downloading { done, total });
+                }
+                Ok(None) => break,
+                Err(error) => {
+                    file.flush()
+                        .await
+                        .map_err(|error| cache_io("write", &partial.data, error))?;
+                    return Err(Failure::Retry {
+                        reason: format!("{} after {done} bytes", describe(&error)),
+                        received,
                     });
                 }
             }
         }
-        StatusCode::OK => {
-            if have > 0 {
-                info!(url = %shown, "the server sent the whole file (no range support, or it changed); starting over");
-                partial.discard().await;
-            }
-            let total = header(&response, CONTENT_LENGTH.as_str()).and_then(|v| v.parse().ok());
-            (0, total)
+        file.sync_all()
+            .await
+            .map_err(|error| cache_io("write", &partial.data, error))?;
+        match total {
+            Some(total) if done != total => Err(Failure::Retry {
+                reason: format!("the connection ended after {done} of {total} bytes"),
+                received,
+            }),
+            _ => Ok(()),
         }
-        StatusCode::RANGE_NOT_SATISFIABLE => {
-            if let Some(ContentRange::Unsatisfied { total }) =
-                parse_content_range(header(&response, CONTENT_RANGE.as_str()).as_deref())
-                && total == have
-            {
-                return Ok(Attempt::Complete);
-            }
-            partial.discard().await;
-            return Ok(Attempt::Retry {
-                reason: "the server refused the range of the partial download".into(),
-                received: 0,
-            });
-        }
-        status if is_retryable(status) => {
-            return Ok(Attempt::Retry {
-                reason: format!("the server answered HTTP {status}"),
-                received: 0,
-            });
-        }
-        status => {
-            return Err(PullError::HttpStatus {
-                url: shown.to_string(),
-                status: status.as_u16(),
-                hint: status_hint(status),
-            });
-        }
-    };
-    if start == 0 {
-        partial
-            .write_state(&PartialState {
-                url: url.to_string(),
-                etag: header(&response, ETAG.as_str()).filter(|v| !v.starts_with("W/")),
-                last_modified: header(&response, LAST_MODIFIED.as_str()),
-            })
-            .await?;
-    }
-    let too_large = || PullError::TooLarge {
-        url: shown.to_string(),
-        limit: max_bytes,
-    };
-    if total.is_some_and(|t| t > max_bytes) {
-        partial.discard().await;
-        return Err(too_large());
-    }
-    let mut file = tokio::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(&partial.data)
-        .await
-        .map_err(|error| cache_io("write", &partial.data, error))?;
-    let mut done = start;
-    let mut received = 0u64;
-    progress(Progress::Downloading { done, total });
-    loop {
-        match response.chunk().await {
-            Ok(Some(bytes)) => {
-                file.write_all(&bytes)
-                    .await
-                    .map_err(|error| cache_io("write", &partial.data, error))?;
-                done += bytes.len() as u64;
-                received += bytes.len() as u64;
-                if done > max_bytes {
-                    drop(file);
-                    partial.discard().await;
-                    return Err(too_large());
-                }
-                progress(Progress::Downloading { done, total });
-            }
-            Ok(None) => break,
-            Err(error) => {
-                file.flush()
-                    .await
-                    .map_err(|error| cache_io("write", &partial.data, error))?;
-                return Ok(Attempt::Retry {
-                    reason: format!("{} after {done} bytes", describe(&error)),
-                    received,
-                });
-            }
-        }
-    }
-    file.sync_all()
-        .await
-        .map_err(|error| cache_io("write", &partial.data, error))?;
-    match total {
-        Some(total) if done != total => Ok(Attempt::Retry {
-            reason: format!("the connection ended after {done} of {total} bytes"),
-            received,
-        }),
-        _ => Ok(Attempt::Complete),
     }
 }
 
@@ -393,8 +430,8 @@ pub(crate) async fn fetch_published_checksum(
 ) -> Result<Option<String>, PullError> {
     let shown = redact(checksum_url);
     let attempts = settings.attempts.max(1);
-    let mut failures = 0u32;
-    loop {
+    // Ok(Some): the file's checksum; Ok(None): none published.
+    let fetch = || async {
         let reason = match client
             .get(checksum_url.clone())
             .timeout(settings.request_timeout)
@@ -405,9 +442,11 @@ pub(crate) async fn fetch_published_checksum(
                 Ok(text) => {
                     return parse_checksum_file(&text, iso_name)
                         .map(Some)
-                        .ok_or_else(|| PullError::Checksum {
-                            url: shown.clone(),
-                            reason: format!("it holds no SHA-256 for {iso_name}"),
+                        .ok_or_else(|| {
+                            Failure::Fatal(PullError::Checksum {
+                                url: shown.clone(),
+                                reason: format!("it holds no SHA-256 for {iso_name}"),
+                            })
                         });
                 }
                 Err(error) => describe(&error),
@@ -420,15 +459,27 @@ pub(crate) async fn fetch_published_checksum(
             Ok(response) => format!("the server answered HTTP {}", response.status()),
             Err(error) => describe(&error),
         };
-        failures += 1;
-        if failures >= attempts {
-            return Err(PullError::Checksum {
-                url: shown,
-                reason: format!("it could not be fetched after {failures} attempt(s): {reason}"),
-            });
-        }
-        tokio::time::sleep(settings.backoff_delay(failures)).await;
-    }
+        Err(Failure::Retry {
+            reason,
+            received: 0,
+        })
+    };
+    let mut failures = 0u32;
+    fetch
+        .retry(ConstantBuilder::new().without_max_times())
+        .when(|f| matches!(f, Failure::Retry { .. }))
+        .adjust(|_, _| {
+            failures += 1;
+            (failures < attempts).then(|| settings.backoff_delay(failures))
+        })
+        .await
+        .map_err(|failure| match failure {
+            Failure::Fatal(e) => e,
+            Failure::Retry { reason, .. } => PullError::Checksum {
+                url: shown.clone(),
+                reason: format!("it could not be fetched after {attempts} attempt(s): {reason}"),
+            },
+        })
 }
 
 /// The SHA-256 for `iso_name` in a checksum file: `HEX  NAME` lines (sha256sum), `HEX` alone,

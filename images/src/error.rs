@@ -1,7 +1,9 @@
 //! The errors of this crate, each saying what went wrong and what the user can do about it.
 //!
 //! URLs in these texts are redacted (no user name or password), and the `GITHUB_TOKEN` never
-//! appears in any of them: errors reach terminals and bug reports.
+//! appears in any of them: errors reach terminals and bug reports. That is why a failed
+//! request's cause is kept as text made by `http::describe` rather than as the `reqwest::Error`
+//! itself: reqwest's messages carry full URLs (a proxy's too), credentials included.
 
 use std::io;
 use std::path::PathBuf;
@@ -10,7 +12,7 @@ use std::path::PathBuf;
 #[derive(Debug, thiserror::Error)]
 pub enum IsoError {
     /// The file could not be opened or read.
-    #[error("cannot read {}: {source}", path.display())]
+    #[error("cannot read {}", path.display())]
     Read {
         path: PathBuf,
         #[source]
@@ -119,7 +121,7 @@ pub enum ResolveError {
 #[derive(Debug, thiserror::Error)]
 pub enum CacheError {
     /// A file operation in the cache failed.
-    #[error("cannot {action} {}: {source}", path.display())]
+    #[error("cannot {action} {}", path.display())]
     Io {
         action: &'static str,
         path: PathBuf,

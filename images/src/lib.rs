@@ -21,6 +21,7 @@ mod download;
 mod error;
 mod http;
 mod iso;
+mod lock;
 mod progress;
 mod resolve;
 mod source;

@@ -10,7 +10,9 @@
 //! each carries a digest of the spec vswarm gave it.
 
 use std::collections::HashMap;
+use std::time::Duration;
 
+use backon::{ConstantBuilder, Retryable};
 use bollard::Docker;
 use bollard::auth::DockerCredentials;
 use bollard::errors::Error as BollardError;
@@ -356,7 +358,13 @@ trait SwarmObject: Clone {
         spec: Self,
     ) -> Result<(), BollardError>;
     async fn create(docker: &Docker, spec: Self) -> Result<String, BollardError>;
+    /// The IDs of the objects that match these filters.
+    async fn list_ids(docker: &Docker, filters: Filters) -> Result<Vec<String>, BollardError>;
+    async fn delete(docker: &Docker, id: &str) -> Result<(), BollardError>;
 }
+
+/// Engine API list filters (`label=...`).
+type Filters = HashMap<String, Vec<String>>;
 
 fn found<T>(
     result: Result<T, BollardError>,
@@ -372,53 +380,75 @@ fn found<T>(
     }
 }
 
-impl SwarmObject for SecretSpec {
-    const KIND: &'static str = "secret";
-    fn object_name(&self) -> String {
-        self.name.clone().unwrap_or_default()
-    }
-    async fn find(docker: &Docker, name: &str) -> Result<Option<(String, i64)>, BollardError> {
-        found(docker.inspect_secret(name).await, |s| {
-            (s.id, s.version.and_then(|v| v.index))
-        })
-    }
-    async fn update(
-        docker: &Docker,
-        id: &str,
-        version: i64,
-        spec: Self,
-    ) -> Result<(), BollardError> {
-        let options = bollard::query_parameters::UpdateSecretOptions { version };
-        docker.update_secret(id, spec, options).await
-    }
-    async fn create(docker: &Docker, spec: Self) -> Result<String, BollardError> {
-        docker.create_secret(spec).await.map(|created| created.id)
-    }
+/// Secrets and configs are the same API under two names: one implementation, spelled out for
+/// each by bollard's methods and option types.
+macro_rules! swarm_object {
+    ($spec:ty, $kind:literal, $inspect:ident, $update:ident, $update_options:ident, $create:ident,
+     $list:ident, $list_options:ident, $delete:ident) => {
+        impl SwarmObject for $spec {
+            const KIND: &'static str = $kind;
+            fn object_name(&self) -> String {
+                self.name.clone().unwrap_or_default()
+            }
+            async fn find(
+                docker: &Docker,
+                name: &str,
+            ) -> Result<Option<(String, i64)>, BollardError> {
+                found(docker.$inspect(name).await, |o| {
+                    (o.id, o.version.and_then(|v| v.index))
+                })
+            }
+            async fn update(
+                docker: &Docker,
+                id: &str,
+                version: i64,
+                spec: Self,
+            ) -> Result<(), BollardError> {
+                let options = bollard::query_parameters::$update_options { version };
+                docker.$update(id, spec, options).await
+            }
+            async fn create(docker: &Docker, spec: Self) -> Result<String, BollardError> {
+                docker.$create(spec).await.map(|created| created.id)
+            }
+            async fn list_ids(
+                docker: &Docker,
+                filters: Filters,
+            ) -> Result<Vec<String>, BollardError> {
+                let options = bollard::query_parameters::$list_options {
+                    filters: Some(filters),
+                };
+                let listed = docker.$list(Some(options)).await?;
+                Ok(listed.into_iter().filter_map(|o| o.id).collect())
+            }
+            async fn delete(docker: &Docker, id: &str) -> Result<(), BollardError> {
+                docker.$delete(id).await
+            }
+        }
+    };
 }
 
-impl SwarmObject for ConfigSpec {
-    const KIND: &'static str = "config";
-    fn object_name(&self) -> String {
-        self.name.clone().unwrap_or_default()
-    }
-    async fn find(docker: &Docker, name: &str) -> Result<Option<(String, i64)>, BollardError> {
-        found(docker.inspect_config(name).await, |c| {
-            (c.id, c.version.and_then(|v| v.index))
-        })
-    }
-    async fn update(
-        docker: &Docker,
-        id: &str,
-        version: i64,
-        spec: Self,
-    ) -> Result<(), BollardError> {
-        let options = bollard::query_parameters::UpdateConfigOptions { version };
-        docker.update_config(id, spec, options).await
-    }
-    async fn create(docker: &Docker, spec: Self) -> Result<String, BollardError> {
-        docker.create_config(spec).await.map(|created| created.id)
-    }
-}
+swarm_object!(
+    SecretSpec,
+    "secret",
+    inspect_secret,
+    update_secret,
+    UpdateSecretOptions,
+    create_secret,
+    list_secrets,
+    ListSecretsOptions,
+    delete_secret
+);
+swarm_object!(
+    ConfigSpec,
+    "config",
+    inspect_config,
+    update_config,
+    UpdateConfigOptions,
+    create_config,
+    list_configs,
+    ListConfigsOptions,
+    delete_config
+);
 
 /// Creates the object, or updates it as the docker CLI does (swarm accepts new labels only, and
 /// refuses new content); records its ID. Returns its name when it was created.
@@ -633,38 +663,8 @@ pub async fn remove_stack(manager: &Engine, stack: &str) -> Result<(), DeployErr
         }
     }
     // Then secrets and configs, as `docker stack rm`.
-    let secrets = manager
-        .docker
-        .list_secrets(Some(bollard::query_parameters::ListSecretsOptions {
-            filters: Some(filter.clone()),
-        }))
-        .await
-        .map_err(|e| manager.error("listing the stack's secrets", e))?;
-    for s in secrets {
-        if let Some(id) = s.id {
-            manager
-                .docker
-                .delete_secret(&id)
-                .await
-                .map_err(|e| manager.error("removing a secret", e))?;
-        }
-    }
-    let configs = manager
-        .docker
-        .list_configs(Some(bollard::query_parameters::ListConfigsOptions {
-            filters: Some(filter.clone()),
-        }))
-        .await
-        .map_err(|e| manager.error("listing the stack's configs", e))?;
-    for c in configs {
-        if let Some(id) = c.id {
-            manager
-                .docker
-                .delete_config(&id)
-                .await
-                .map_err(|e| manager.error("removing a config", e))?;
-        }
-    }
+    remove_all::<SecretSpec>(manager, &filter).await?;
+    remove_all::<ConfigSpec>(manager, &filter).await?;
     let networks = manager
         .docker
         .list_networks(Some(bollard::query_parameters::ListNetworksOptions {
@@ -674,17 +674,33 @@ pub async fn remove_stack(manager: &Engine, stack: &str) -> Result<(), DeployErr
         .map_err(|e| manager.error("listing the stack's networks", e))?;
     for n in networks {
         if let Some(id) = n.id {
-            // Tasks take a moment to leave the network; retry briefly.
-            for attempt in 0..20 {
-                match manager.docker.remove_network(&id).await {
-                    Ok(()) => break,
-                    Err(_) if attempt < 19 => {
-                        tokio::time::sleep(std::time::Duration::from_millis(250)).await
-                    }
-                    Err(e) => return Err(manager.error("removing a network", e).into()),
-                }
-            }
+            // Tasks take a moment to leave the network: retry for about five seconds.
+            (|| manager.docker.remove_network(&id))
+                .retry(
+                    ConstantBuilder::new()
+                        .with_delay(Duration::from_millis(250))
+                        .with_max_times(19),
+                )
+                .await
+                .map_err(|e| manager.error("removing a network", e))?;
         }
+    }
+    Ok(())
+}
+
+/// Removes every secret (or config) the filters match.
+async fn remove_all<T: SwarmObject>(
+    manager: &Engine,
+    filters: &Filters,
+) -> Result<(), DeployError> {
+    let kind = T::KIND;
+    let ids = T::list_ids(&manager.docker, filters.clone())
+        .await
+        .map_err(|e| manager.error(&format!("listing the stack's {kind}s"), e))?;
+    for id in ids {
+        T::delete(&manager.docker, &id)
+            .await
+            .map_err(|e| manager.error(&format!("removing a {kind}"), e))?;
     }
     Ok(())
 }

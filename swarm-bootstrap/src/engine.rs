@@ -6,6 +6,7 @@
 use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
+use backon::{ExponentialBuilder, Retryable};
 use bollard::{ClientVersion, Docker};
 
 use crate::tls::ClientFiles;
@@ -15,14 +16,14 @@ pub const DOCKER_TLS_PORT: u16 = 2376;
 
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {
-    #[error("{node}: {step}: {source}")]
+    #[error("{node}: {step}")]
     Api {
         node: String,
         step: String,
         #[source]
         source: bollard::errors::Error,
     },
-    #[error("{node}: {source}")]
+    #[error("{node}: setting up TLS")]
     Tls {
         node: String,
         #[source]
@@ -118,28 +119,30 @@ impl Engine {
         client: &ClientFiles,
         limit: Duration,
     ) -> Result<Engine, EngineError> {
+        let attempt = || async {
+            let engine = Engine::connect(node, ip, client)
+                .await
+                .map_err(|e| e.to_string())?;
+            engine.docker.ping().await.map_err(|e| e.to_string())?;
+            Ok(engine)
+        };
         let start = Instant::now();
-        let mut delay = Duration::from_millis(100);
-        loop {
-            let last = match Engine::connect(node, ip, client).await {
-                Ok(engine) => match engine.docker.ping().await {
-                    Ok(_) => return Ok(engine),
-                    Err(e) => e.to_string(),
-                },
-                Err(e) => e.to_string(),
-            };
-            if start.elapsed() > limit {
-                return Err(EngineError::NotAnswering {
-                    node: node.to_string(),
-                    ip,
-                    port: DOCKER_TLS_PORT,
-                    waited: limit,
-                    last,
-                });
-            }
-            tokio::time::sleep(delay).await;
-            delay = (delay * 2).min(Duration::from_secs(1));
-        }
+        attempt
+            .retry(
+                ExponentialBuilder::new()
+                    .with_min_delay(Duration::from_millis(100))
+                    .with_max_delay(Duration::from_secs(1))
+                    .without_max_times(),
+            )
+            .adjust(|_, delay| delay.filter(|_| start.elapsed() <= limit))
+            .await
+            .map_err(|last| EngineError::NotAnswering {
+                node: node.to_string(),
+                ip,
+                port: DOCKER_TLS_PORT,
+                waited: limit,
+                last,
+            })
     }
 
     /// An API error of this node at `step`.

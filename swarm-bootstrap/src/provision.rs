@@ -67,7 +67,7 @@ pub enum ProvisionError {
         prefix: u8,
         seen: String,
     },
-    #[error("{node}: {source}")]
+    #[error("{node}: an engine option is refused")]
     InvalidOption {
         node: String,
         #[source]
@@ -812,8 +812,15 @@ mod tests {
             labels: vec!["a=b' --privileged".into()],
             ..EngineOptions::default()
         };
-        let e = check_options("n1", &o).unwrap_err().to_string();
-        assert!(e.contains("n1: engine option label"), "{e}");
+        let e = check_options("n1", &o).unwrap_err();
+        assert_eq!(e.to_string(), "n1: an engine option is refused");
+        let cause = std::error::Error::source(&e).map(ToString::to_string);
+        assert!(
+            cause
+                .as_deref()
+                .is_some_and(|c| c.starts_with("engine option label")),
+            "{cause:?}"
+        );
         assert_eq!(o.validate().unwrap_err().field, OptionField::Label(0));
         let o = EngineOptions {
             registry_mirrors: vec!["192.168.56.1:5000".into()],

@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use backon::{BlockingRetryable, ConstantBuilder};
 use sha2::{Digest, Sha256};
 
 /// The host-key algorithms accepted at first contact, in order of preference.
@@ -31,20 +32,28 @@ pub struct SshTarget {
 
 #[derive(Debug, thiserror::Error)]
 pub enum SshError {
-    #[error("cannot reach {node} over SSH at {addr}: {detail}")]
+    #[error("cannot reach {node} over SSH at {addr}")]
     Connect {
         node: String,
         addr: String,
-        detail: String,
+        #[source]
+        source: SshCause,
     },
-    #[error("SSH to {node}: {detail}")]
-    Protocol { node: String, detail: String },
-    #[error("{node} refused the key {key} for user {user}: {detail}")]
+    #[error("SSH to {node}: {doing}")]
+    Protocol {
+        node: String,
+        /// What failed: the session, or running a command (named).
+        doing: String,
+        #[source]
+        source: SshCause,
+    },
+    #[error("{node} refused the key {key} for user {user}")]
     Auth {
         node: String,
         user: String,
         key: PathBuf,
-        detail: String,
+        #[source]
+        source: ssh2::Error,
     },
     #[error(
         "the SSH host key of {node} changed (recorded {recorded}, now {seen}). If the node was recreated, \
@@ -63,8 +72,28 @@ pub enum SshError {
         status: i32,
         stderr: String,
     },
-    #[error("known hosts file {file}: {detail}")]
-    KnownHosts { file: PathBuf, detail: String },
+    #[error("known hosts file {file}")]
+    KnownHosts {
+        file: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// What lies under an SSH failure.
+#[derive(Debug, thiserror::Error)]
+pub enum SshCause {
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+    #[error(transparent)]
+    Ssh(#[from] ssh2::Error),
+    /// The blocking task that held the session ended abnormally.
+    #[error(transparent)]
+    Task(#[from] tokio::task::JoinError),
+    #[error("the server sent no host key")]
+    NoHostKey,
+    #[error("the address resolves to nothing")]
+    NoAddress,
 }
 
 /// The cluster's record of node host keys, in OpenSSH's `known_hosts` format with the node's
@@ -140,7 +169,7 @@ impl KnownHosts {
     fn io_error(&self, e: std::io::Error) -> SshError {
         SshError::KnownHosts {
             file: self.path.clone(),
-            detail: e.to_string(),
+            source: e,
         }
     }
 
@@ -271,13 +300,15 @@ impl SshConnection {
         known: &KnownHosts,
         timeout: Duration,
     ) -> Result<SshConnection, SshError> {
+        let node = target.node.clone();
         let target = target.clone();
         let known = known.clone();
         tokio::task::spawn_blocking(move || connect_blocking(&target, &known, timeout))
             .await
             .map_err(|e| SshError::Protocol {
-                node: String::new(),
-                detail: e.to_string(),
+                node,
+                doing: "connecting".into(),
+                source: e.into(),
             })?
     }
 
@@ -307,15 +338,16 @@ impl SshConnection {
     ) -> Result<CommandOutput, SshError> {
         let session = self.session.clone();
         let node = self.node.clone();
-        let command = command.to_string();
+        let owned = command.to_string();
         tokio::task::spawn_blocking(move || {
             let session = session.lock().unwrap_or_else(|e| e.into_inner());
-            exec_blocking(&session, &node, &command, input.as_deref())
+            exec_blocking(&session, &node, &owned, input.as_deref())
         })
         .await
         .map_err(|e| SshError::Protocol {
             node: self.node.clone(),
-            detail: e.to_string(),
+            doing: format!("running `{command}`"),
+            source: e.into(),
         })?
     }
 
@@ -351,15 +383,19 @@ fn connect_blocking(
     timeout: Duration,
 ) -> Result<SshConnection, SshError> {
     let deadline = std::time::Instant::now() + timeout;
-    loop {
+    let attempt = || {
         let left = deadline.saturating_duration_since(std::time::Instant::now());
-        match connect_once(target, known, left.max(Duration::from_millis(500))) {
-            Err(SshError::Connect { .. }) if !left.is_zero() => {
-                std::thread::sleep(Duration::from_millis(250).min(left));
-            }
-            other => return other,
-        }
-    }
+        connect_once(target, known, left.max(Duration::from_millis(500)))
+    };
+    attempt
+        .retry(
+            ConstantBuilder::new()
+                .with_delay(Duration::from_millis(250))
+                .without_max_times(),
+        )
+        .sleep(std::thread::sleep)
+        .when(|e| matches!(e, SshError::Connect { .. }) && std::time::Instant::now() < deadline)
+        .call()
 }
 
 fn connect_once(
@@ -369,20 +405,21 @@ fn connect_once(
 ) -> Result<SshConnection, SshError> {
     let node = target.node.clone();
     let addr_text = format!("{}:{}", target.host, target.port);
-    let connect_err = |detail: String| SshError::Connect {
+    let connect_err = |source: SshCause| SshError::Connect {
         node: node.clone(),
         addr: addr_text.clone(),
-        detail,
+        source,
     };
     let addr = addr_text
         .to_socket_addrs()
-        .map_err(|e| connect_err(e.to_string()))?
+        .map_err(|e| connect_err(e.into()))?
         .next()
-        .ok_or_else(|| connect_err("no address".into()))?;
-    let tcp = TcpStream::connect_timeout(&addr, timeout).map_err(|e| connect_err(e.to_string()))?;
+        .ok_or_else(|| connect_err(SshCause::NoAddress))?;
+    let tcp = TcpStream::connect_timeout(&addr, timeout).map_err(|e| connect_err(e.into()))?;
     let proto = |e: ssh2::Error| SshError::Protocol {
         node: node.clone(),
-        detail: e.to_string(),
+        doing: "setting up the session".into(),
+        source: e.into(),
     };
     let mut session = ssh2::Session::new().map_err(proto)?;
     // The host-key algorithm is fixed: ed25519 first at first contact, then the pinned key's
@@ -401,12 +438,11 @@ fn connect_once(
         .map_err(proto)?;
     session.set_tcp_stream(tcp);
     session.set_timeout(u32::try_from(timeout.as_millis()).unwrap_or(u32::MAX));
-    session
-        .handshake()
-        .map_err(|e| connect_err(e.to_string()))?;
+    session.handshake().map_err(|e| connect_err(e.into()))?;
     let (key, _kind) = session.host_key().ok_or_else(|| SshError::Protocol {
         node: node.clone(),
-        detail: "no host key".into(),
+        doing: "the handshake".into(),
+        source: SshCause::NoHostKey,
     })?;
     known.check(&node, &HostKey::new(key))?;
     session
@@ -415,7 +451,7 @@ fn connect_once(
             node: node.clone(),
             user: target.user.clone(),
             key: target.key.clone(),
-            detail: e.to_string(),
+            source: e,
         })?;
     // Commands may run long (docker restarts); the per-call limit stays generous.
     session.set_timeout(120_000);
@@ -431,14 +467,13 @@ fn exec_blocking(
     command: &str,
     input: Option<&[u8]>,
 ) -> Result<CommandOutput, SshError> {
-    let proto = |e: ssh2::Error| SshError::Protocol {
+    let failed = |source: SshCause| SshError::Protocol {
         node: node.to_string(),
-        detail: format!("{command}: {e}"),
+        doing: format!("running `{command}`"),
+        source,
     };
-    let io = |e: std::io::Error| SshError::Protocol {
-        node: node.to_string(),
-        detail: format!("{command}: {e}"),
-    };
+    let proto = |e: ssh2::Error| failed(e.into());
+    let io = |e: std::io::Error| failed(e.into());
     let mut channel = session.channel_session().map_err(proto)?;
     channel.exec(command).map_err(proto)?;
     if let Some(data) = input {

@@ -24,13 +24,13 @@ pub const LEAF_VALIDITY_DAYS: i64 = 1095;
 
 #[derive(Debug, thiserror::Error)]
 pub enum TlsError {
-    #[error("generating {what}: {source}")]
+    #[error("generating {what}")]
     Generate {
         what: String,
         #[source]
         source: rcgen::Error,
     },
-    #[error("{action} {path}: {source}")]
+    #[error("{action} {path}")]
     Io {
         action: &'static str,
         path: PathBuf,
@@ -38,11 +38,42 @@ pub enum TlsError {
         source: std::io::Error,
     },
     #[error(
-        "{path} is not a PEM certificate or key vswarm can read: {detail}; remove the cluster's tls folder to issue new material"
+        "{path} is not a PEM certificate or key vswarm can read; remove the cluster's tls folder to issue new material"
     )]
-    Invalid { path: PathBuf, detail: String },
-    #[error("TLS to {addr}: {detail}")]
-    Handshake { addr: String, detail: String },
+    Invalid {
+        path: PathBuf,
+        #[source]
+        source: TlsCause,
+    },
+    #[error("TLS to {addr}")]
+    Handshake {
+        addr: String,
+        #[source]
+        source: TlsCause,
+    },
+}
+
+/// What lies under an unreadable certificate or a failed handshake.
+#[derive(Debug, thiserror::Error)]
+pub enum TlsCause {
+    #[error("it is missing while {0} is there: the cluster's CA is incomplete")]
+    HalfCa(PathBuf),
+    #[error("it is not the key of {0}")]
+    NotTheKeyOf(PathBuf),
+    #[error("the daemon sent no certificate")]
+    NoCertificate,
+    #[error("the daemon's certificate cannot be read")]
+    UnreadableCertificate,
+    #[error(transparent)]
+    Certificate(#[from] rcgen::Error),
+    #[error(transparent)]
+    Pem(#[from] rustls::pki_types::pem::Error),
+    #[error(transparent)]
+    Rustls(#[from] rustls::Error),
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+    #[error(transparent)]
+    Task(#[from] tokio::task::JoinError),
 }
 
 /// The cluster's certificate authority: `ca.pem` and `ca-key.pem` in a folder.
@@ -146,10 +177,7 @@ impl ClusterCa {
                 };
                 return Err(TlsError::Invalid {
                     path: lost.clone(),
-                    detail: format!(
-                        "it is missing while {} is there: the cluster's CA is incomplete",
-                        have.display()
-                    ),
+                    source: TlsCause::HalfCa(have.clone()),
                 });
             }
             _ => {}
@@ -160,17 +188,17 @@ impl ClusterCa {
             if !key_matches_cert(&key_pem, &cert_pem) {
                 return Err(TlsError::Invalid {
                     path: key_path.clone(),
-                    detail: format!("it is not the key of {}", cert_path.display()),
+                    source: TlsCause::NotTheKeyOf(cert_path.clone()),
                 });
             }
             let key = KeyPair::from_pem(&key_pem).map_err(|e| TlsError::Invalid {
                 path: key_path.clone(),
-                detail: e.to_string(),
+                source: e.into(),
             })?;
             let issuer =
                 Issuer::from_ca_cert_pem(&cert_pem, key).map_err(|e| TlsError::Invalid {
                     path: cert_path.clone(),
-                    detail: e.to_string(),
+                    source: e.into(),
                 })?;
             return Ok(ClusterCa {
                 dir: dir.to_path_buf(),
@@ -427,7 +455,7 @@ pub async fn served_certificate(
         .await
         .map_err(|e| TlsError::Handshake {
             addr: format!("{ip}:{port}"),
-            detail: e.to_string(),
+            source: e.into(),
         })?
 }
 
@@ -438,7 +466,7 @@ pub fn client_config(client: &ClientFiles) -> Result<rustls::ClientConfig, TlsEr
     use rustls::pki_types::{CertificateDer, PrivateKeyDer};
     let invalid = |path: &Path, e: rustls::pki_types::pem::Error| TlsError::Invalid {
         path: path.to_path_buf(),
-        detail: e.to_string(),
+        source: e.into(),
     };
     crate::engine::install_crypto_provider();
     let mut roots = rustls::RootCertStore::empty();
@@ -447,7 +475,7 @@ pub fn client_config(client: &ClientFiles) -> Result<rustls::ClientConfig, TlsEr
             .add(ca.map_err(|e| invalid(&client.ca, e))?)
             .map_err(|e| TlsError::Invalid {
                 path: client.ca.clone(),
-                detail: e.to_string(),
+                source: e.into(),
             })?;
     }
     let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(&client.cert)
@@ -460,7 +488,7 @@ pub fn client_config(client: &ClientFiles) -> Result<rustls::ClientConfig, TlsEr
         .with_client_auth_cert(chain, key)
         .map_err(|e| TlsError::Invalid {
             path: client.key.clone(),
-            detail: e.to_string(),
+            source: e.into(),
         })
 }
 
@@ -471,32 +499,31 @@ fn served_certificate_blocking(
 ) -> Result<CertificateInfo, TlsError> {
     use rustls::pki_types::ServerName;
     let addr = format!("{ip}:{port}");
-    let fail = |detail: String| TlsError::Handshake {
+    let fail = |source: TlsCause| TlsError::Handshake {
         addr: addr.clone(),
-        detail,
+        source,
     };
     let config = client_config(client)?;
     let mut conn = rustls::ClientConnection::new(
         std::sync::Arc::new(config),
         ServerName::IpAddress(ip.into()),
     )
-    .map_err(|e| fail(e.to_string()))?;
+    .map_err(|e| fail(e.into()))?;
     let mut sock = std::net::TcpStream::connect_timeout(
         &std::net::SocketAddr::new(ip, port),
         std::time::Duration::from_secs(5),
     )
-    .map_err(|e| fail(e.to_string()))?;
+    .map_err(|e| fail(e.into()))?;
     let _ = sock.set_read_timeout(Some(std::time::Duration::from_secs(5)));
     let _ = sock.set_write_timeout(Some(std::time::Duration::from_secs(5)));
     while conn.is_handshaking() {
-        conn.complete_io(&mut sock)
-            .map_err(|e| fail(e.to_string()))?;
+        conn.complete_io(&mut sock).map_err(|e| fail(e.into()))?;
     }
     let leaf = conn
         .peer_certificates()
         .and_then(|c| c.first())
-        .ok_or_else(|| fail("the daemon sent no certificate".into()))?;
-    certificate_info_der(leaf).ok_or_else(|| fail("the daemon's certificate cannot be read".into()))
+        .ok_or_else(|| fail(TlsCause::NoCertificate))?;
+    certificate_info_der(leaf).ok_or_else(|| fail(TlsCause::UnreadableCertificate))
 }
 
 /// Whether a PEM private key is the key of a PEM certificate (an installation cut short can
@@ -540,6 +567,17 @@ pub fn cert_names_ip(cert_pem: &str, ip: IpAddr) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The error and its causes, as the CLI shows them.
+    fn chain(e: &dyn std::error::Error) -> String {
+        let mut text = e.to_string();
+        let mut cause = e.source();
+        while let Some(c) = cause {
+            text.push_str(&format!(": {c}"));
+            cause = c.source();
+        }
+        text
+    }
 
     #[test]
     fn ca_is_created_once_and_keys_are_private() {
@@ -629,9 +667,7 @@ mod tests {
         assert!(served.ips.contains(&ip));
 
         let port = serve_once(&other.issue_server("n1", ip).unwrap());
-        let err = served_certificate_blocking(ip, port, &client)
-            .unwrap_err()
-            .to_string();
+        let err = chain(&served_certificate_blocking(ip, port, &client).unwrap_err());
         assert!(
             err.contains("UnknownIssuer"),
             "another CA's certificate is refused: {err}"
@@ -644,10 +680,7 @@ mod tests {
         let ca = ClusterCa::load_or_create(dir.path(), "c").unwrap();
         let key = std::fs::read_to_string(dir.path().join("ca-key.pem")).unwrap();
         std::fs::remove_file(dir.path().join("ca-key.pem")).unwrap();
-        let err = ClusterCa::load_or_create(dir.path(), "c")
-            .err()
-            .unwrap()
-            .to_string();
+        let err = chain(&ClusterCa::load_or_create(dir.path(), "c").err().unwrap());
         assert!(
             err.contains("ca-key.pem") && err.contains("incomplete"),
             "{err}"
@@ -664,10 +697,7 @@ mod tests {
             dir.path().join("ca-key.pem"),
         )
         .unwrap();
-        let err = ClusterCa::load_or_create(dir.path(), "c")
-            .err()
-            .unwrap()
-            .to_string();
+        let err = chain(&ClusterCa::load_or_create(dir.path(), "c").err().unwrap());
         assert!(err.contains("is not the key of"), "{err}");
         std::fs::write(dir.path().join("ca-key.pem"), key).unwrap();
         assert!(ClusterCa::load_or_create(dir.path(), "c").is_ok());

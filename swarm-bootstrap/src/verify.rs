@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
+use backon::{ConstantBuilder, Retryable};
 use bollard::models::{ExecConfig, TaskState};
 use futures::StreamExt;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -81,13 +82,18 @@ pub async fn wait_for_stack(
     // The node names are read once, alongside the first listing.
     let (first, names) = tokio::join!(list_services(), node_names(manager));
     let names = names?;
-    let mut first = Some(first);
-    loop {
-        let services = match first.take() {
+    let node_of =
+        |t: &bollard::models::Task| t.node_id.as_ref().and_then(|id| names.get(id)).cloned();
+    let first = std::sync::Mutex::new(Some(first));
+    let check = || async {
+        let listed = first.lock().ok().and_then(|mut f| f.take());
+        let services = match listed {
             Some(services) => services,
             None => list_services().await,
         };
-        let services = services.map_err(|e| manager.error("listing the stack's services", e))?;
+        let services = services.map_err(|e| {
+            StackCheck::Failed(manager.error("listing the stack's services", e).into())
+        })?;
         let service_names: Vec<String> = services
             .iter()
             .map(|s| {
@@ -110,8 +116,13 @@ pub async fn wait_for_stack(
         let mut pending: Option<(String, String)> = None;
         for ((s, name), tasks) in services.iter().zip(&service_names).zip(all_tasks) {
             let name = name.clone();
-            let tasks =
-                tasks.map_err(|e| manager.error(&format!("listing the tasks of {name}"), e))?;
+            let tasks = tasks.map_err(|e| {
+                StackCheck::Failed(
+                    manager
+                        .error(&format!("listing the tasks of {name}"), e)
+                        .into(),
+                )
+            })?;
             let wanted_running: Vec<_> = tasks
                 .iter()
                 .filter(|t| t.desired_state == Some(TaskState::RUNNING))
@@ -139,12 +150,7 @@ pub async fn wait_for_stack(
                     .max_by_key(|t| t.updated_at.clone());
                 let detail = match failing {
                     Some(t) => {
-                        let node = t
-                            .node_id
-                            .as_ref()
-                            .and_then(|id| names.get(id))
-                            .cloned()
-                            .unwrap_or_else(|| "no node".into());
+                        let node = node_of(t).unwrap_or_else(|| "no node".into());
                         let err = t
                             .status
                             .as_ref()
@@ -161,12 +167,7 @@ pub async fn wait_for_stack(
                         // No task failed yet: say where the newest one stands.
                         match tasks.iter().max_by_key(|t| t.updated_at.clone()) {
                             Some(t) => {
-                                let node = t
-                                    .node_id
-                                    .as_ref()
-                                    .and_then(|id| names.get(id))
-                                    .cloned()
-                                    .unwrap_or_else(|| "no node yet".into());
+                                let node = node_of(t).unwrap_or_else(|| "no node yet".into());
                                 let status = t.status.as_ref();
                                 let state = status
                                     .and_then(|s| s.state)
@@ -184,10 +185,7 @@ pub async fn wait_for_stack(
                 };
                 pending = Some((name.clone(), detail));
             }
-            let mut nodes: Vec<String> = running
-                .iter()
-                .filter_map(|t| t.node_id.as_ref().and_then(|id| names.get(id)).cloned())
-                .collect();
+            let mut nodes: Vec<String> = running.iter().filter_map(|t| node_of(t)).collect();
             nodes.sort();
             states.push(ServiceState {
                 service: name,
@@ -196,24 +194,41 @@ pub async fn wait_for_stack(
             });
         }
         match pending {
-            None if !services.is_empty() => return Ok(states),
-            Some((service, detail)) if start.elapsed() > limit => {
-                return Err(VerifyError::TasksNotRunning {
-                    service,
-                    waited: limit,
-                    detail,
-                });
-            }
-            None if start.elapsed() > limit => {
-                return Err(VerifyError::TasksNotRunning {
-                    service: stack.into(),
-                    waited: limit,
-                    detail: "the stack has no services".into(),
-                });
-            }
-            _ => tokio::time::sleep(Duration::from_millis(250)).await,
+            None if !services.is_empty() => Ok(states),
+            Some((service, detail)) => Err(StackCheck::NotYet { service, detail }),
+            None => Err(StackCheck::NotYet {
+                service: stack.into(),
+                detail: "the stack has no services".into(),
+            }),
         }
-    }
+    };
+    check
+        .retry(
+            ConstantBuilder::new()
+                .with_delay(Duration::from_millis(250))
+                .without_max_times(),
+        )
+        .when(|c| matches!(c, StackCheck::NotYet { .. }))
+        .adjust(|_, delay| delay.filter(|_| start.elapsed() <= limit))
+        .await
+        .map_err(|c| match c {
+            StackCheck::Failed(e) => e,
+            StackCheck::NotYet { service, detail } => VerifyError::TasksNotRunning {
+                service,
+                waited: limit,
+                detail,
+            },
+        })
+}
+
+/// Why one look at a stack's tasks did not end the wait.
+enum StackCheck {
+    /// `service` does not run what it wants yet; `detail` says where it stands.
+    NotYet {
+        service: String,
+        detail: String,
+    },
+    Failed(VerifyError),
 }
 
 /// What one published port said on one node.

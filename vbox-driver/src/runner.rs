@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
+use backon::{ExponentialBuilder, Retryable};
 use tokio::io::AsyncWriteExt;
 use tokio::process::Command;
 
@@ -29,7 +30,7 @@ pub enum VBoxManageError {
         "VBoxManage was not found (looked in: {searched}); install VirtualBox, or set VBOX_INSTALL_PATH to its folder"
     )]
     NotFound { searched: String },
-    #[error("could not start `{command}`: {source}")]
+    #[error("could not start `{command}`")]
     Spawn {
         command: String,
         #[source]
@@ -139,19 +140,18 @@ impl VBoxManage {
         input: Option<&[u8]>,
     ) -> Result<CallOutput, VBoxManageError> {
         let args: Vec<&str> = args.iter().map(AsRef::as_ref).collect();
-        let mut delay = Duration::from_millis(100);
-        let mut attempt = 1;
-        loop {
-            match self.run_once(&args, input).await {
-                Err(e) if e.is_transient() && attempt < self.attempts => {
-                    tracing::debug!(command = %command_line(&args), attempt, "transient VirtualBox error; retrying");
-                    tokio::time::sleep(delay).await;
-                    delay *= 2;
-                    attempt += 1;
-                }
-                other => return other,
-            }
-        }
+        let backoff = ExponentialBuilder::new()
+            .with_min_delay(Duration::from_millis(100))
+            .with_factor(2.0)
+            .without_max_delay()
+            .with_max_times(self.attempts.saturating_sub(1) as usize);
+        (|| self.run_once(&args, input))
+            .retry(backoff)
+            .when(VBoxManageError::is_transient)
+            .notify(|_, delay| {
+                tracing::debug!(command = %command_line(&args), ?delay, "transient VirtualBox error; retrying");
+            })
+            .await
     }
 
     async fn run_once(

@@ -47,7 +47,7 @@ pub struct LoadedStack {
 /// Why compose files could not be read into a stack.
 #[derive(Debug, thiserror::Error)]
 pub enum ComposeError {
-    #[error("{}: cannot read the file: {source} (check the path and its permissions)", path.display())]
+    #[error("{}: cannot read the file (check the path and its permissions)", path.display())]
     Read {
         path: PathBuf,
         #[source]
