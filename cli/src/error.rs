@@ -245,7 +245,7 @@ impl std::error::Error for Message {}
 
 /// An I/O error on a path.
 #[derive(Debug, thiserror::Error)]
-#[error("{}: {source}", path.display())]
+#[error("{}", path.display())]
 pub struct PathError {
     pub path: PathBuf,
     #[source]
