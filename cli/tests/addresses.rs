@@ -4,9 +4,7 @@
 //! renewed by `up` without stopping a container; a pin in the DHCP pool, or a network a host
 //! interface holds, is refused before anything is made.
 
-mod support;
-
-use support::{expect_lines, in_lab};
+use vswarm_lab::harness::{expect_lines, in_lab};
 
 #[test]
 fn nodes_keep_their_addresses_whatever_the_dhcp_server_lends() {

@@ -2,9 +2,7 @@
 //! brought up, used with the real docker CLI and OpenSSH, changed, and taken down; then what
 //! happens when `up` fails.
 
-mod support;
-
-use support::{expect_lines, in_lab};
+use vswarm_lab::harness::{expect_lines, in_lab};
 
 const CLUSTER: &str = r#"
 cat > stack.yml <<'YML'

@@ -7,9 +7,7 @@
 //! `--resolve-image` (pinned to the lab registry's digest), a secret's new content refused, and
 //! each tool listing and removing the other's stacks.
 
-mod support;
-
-use support::{in_lab, repo_root};
+use vswarm_lab::harness::{expect_lines, in_lab, repo_root};
 
 #[test]
 fn compose_files_deploy_as_with_the_docker_cli() {
@@ -138,7 +136,7 @@ vswarm -f c.yml down > down.txt 2>&1; echo "DOWN rc=$?"
     );
     let same = text.lines().filter(|l| l.starts_with("SAME ")).count();
     assert_eq!(same, files.len(), "{text}");
-    support::expect_lines(
+    expect_lines(
         &out,
         &[
             "FIRST rc=0 created=2 updated=0 unchanged=0 removed=0",

@@ -4,9 +4,7 @@
 //! are named `VirtualBox Host-Only Ethernet Adapter #N` and a new one reports a bogus mask for a
 //! while: `up` uses it all the same rather than making a second one.
 
-mod support;
-
-use support::{expect_lines, in_lab};
+use vswarm_lab::harness::{expect_lines, in_lab};
 
 #[test]
 fn on_macos_virtualbox_7_the_cluster_uses_a_hostonly_network() {

@@ -3,9 +3,7 @@
 //! adopted without being recreated, then managed by vswarm (`up`, `stop`/`start` with vswarm's
 //! own SSH key, `ssh`, `down`); a machine it cannot adopt is named with why.
 
-mod support;
-
-use support::{expect_lines, in_lab, repo_root};
+use vswarm_lab::harness::{expect_lines, in_lab, repo_root};
 
 #[test]
 fn a_docker_machine_machine_is_adopted_and_then_managed() {

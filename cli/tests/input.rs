@@ -1,9 +1,7 @@
 //! Bad input, end to end: each kind of malformed cluster file makes `vswarm up` exit 2 naming
 //! FILE:LINE:COL, before anything is created (no VM, no network, no state) or downloaded.
 
-mod support;
-
-use support::{expect_lines, in_lab};
+use vswarm_lab::harness::{expect_lines, in_lab};
 
 /// (case, cluster file, where the error must point)
 const CASES: &[(&str, &str, &str)] = &[

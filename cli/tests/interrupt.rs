@@ -2,9 +2,7 @@
 //! working cluster, and `down` then leaves nothing (no VM, host-only interface, DHCP server or
 //! link).
 
-mod support;
-
-use support::{expect_lines, in_lab};
+use vswarm_lab::harness::{expect_lines, in_lab};
 
 /// (phase, where its start shows: a VBoxManage call in the call log, or a progress line)
 const PHASES: &[(&str, &str, &str)] = &[

@@ -3,9 +3,7 @@
 //! keep `down` from removing what carries the cluster's mark; every file vswarm writes is
 //! private; two `up`s at once make one cluster.
 
-mod support;
-
-use support::{expect_lines, in_lab};
+use vswarm_lab::harness::{expect_lines, in_lab};
 
 #[test]
 fn a_users_vms_and_another_cluster_with_the_same_node_names_survive() {

@@ -1,20 +1,12 @@
 //! The README's main job, run as a new user runs it (its first command, as root), twice in a
 //! row: both runs bring the seed's cluster up, and the lab leaves nothing behind.
 
-mod support;
-
 use std::process::Command;
 
-use support::{bin_dir, host_residue, repo_root};
+use vswarm_lab::harness::{bin_dir, leaves_host_clean, repo_root};
 
 #[test]
 fn the_readme_main_job_works_twice() {
-    // SAFETY: geteuid has no preconditions.
-    assert_eq!(
-        unsafe { libc::geteuid() },
-        0,
-        "the lab needs root (CI has it)"
-    );
     let readme = std::fs::read_to_string(repo_root().join("README.md")).expect("README.md");
     let command = readme
         .split("```")
@@ -24,33 +16,30 @@ fn the_readme_main_job_works_twice() {
         .trim()
         .trim_start_matches("sudo ")
         .to_string();
-    let before = host_residue();
-    for run in 1..=2 {
-        let out = Command::new("bash")
-            .args(["-c", &command])
-            .current_dir(repo_root())
-            // The binaries `cargo test` built, rather than a release build of them.
-            .env("VBOXSIM_BIN_DIR", bin_dir())
-            .env_remove("VSWARM_HOME")
-            .env_remove("VSWARM_FILE")
-            .output()
-            .expect("bash runs");
-        let stdout = String::from_utf8_lossy(&out.stdout);
-        eprintln!("{stdout}{}", String::from_utf8_lossy(&out.stderr));
-        assert!(out.status.success(), "run {run} of `{command}` failed");
-        assert!(
-            stdout.starts_with("cluster seed is up in"),
-            "run {run} printed no summary:\n{stdout}"
-        );
-        assert_eq!(
-            stdout.matches("http://192.168.").count(),
-            6,
-            "run {run}: nginx answers on ports 80 and 443 of the three nodes:\n{stdout}"
-        );
-    }
-    assert_eq!(
-        before,
-        host_residue(),
-        "the lab left links or namespaces behind"
-    );
+    // Root, one lab at a time, and nothing of the lab left on the host afterwards.
+    leaves_host_clean(|| {
+        for run in 1..=2 {
+            let out = Command::new("bash")
+                .args(["-c", &command])
+                .current_dir(repo_root())
+                // The binaries `cargo test` built, rather than a release build of them.
+                .env("VBOXSIM_BIN_DIR", bin_dir())
+                .env_remove("VSWARM_HOME")
+                .env_remove("VSWARM_FILE")
+                .output()
+                .expect("bash runs");
+            let stdout = String::from_utf8_lossy(&out.stdout);
+            eprintln!("{stdout}{}", String::from_utf8_lossy(&out.stderr));
+            assert!(out.status.success(), "run {run} of `{command}` failed");
+            assert!(
+                stdout.starts_with("cluster seed is up in"),
+                "run {run} printed no summary:\n{stdout}"
+            );
+            assert_eq!(
+                stdout.matches("http://192.168.").count(),
+                6,
+                "run {run}: nginx answers on ports 80 and 443 of the three nodes:\n{stdout}"
+            );
+        }
+    });
 }

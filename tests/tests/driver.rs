@@ -3,9 +3,6 @@
 //! Each test runs twice: outside the lab it starts `tests/lab/run -- <this test binary> --exact
 //! <test>`, and inside (where `VBOXSIM_LAB` is set) it drives VirtualBox. Needs root, as CI has.
 
-mod common;
-use common::{inside_lab, run_in_lab};
-
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
@@ -16,6 +13,7 @@ use vbox_driver::hostonly::{NetworkError, NetworkRequest, ensure_hostonly_networ
 use vbox_driver::runner::VBoxManage;
 use vbox_driver::virtualbox::{VirtualBoxDriver, check_version};
 use vswarm::ops::PinnedAddressProbe;
+use vswarm_lab::harness::{self, inside_lab, run_in_lab};
 
 fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread()
@@ -33,7 +31,7 @@ struct Workspace {
 
 impl Workspace {
     fn new() -> Workspace {
-        let s = common::scratch("vboxsim-driver.");
+        let s = harness::scratch("vboxsim-driver.");
         Workspace {
             dir: s.dir,
             public_key: s.public_key,

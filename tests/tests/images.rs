@@ -1,12 +1,10 @@
 //! The images crate against the lab's release server: the product's real download path.
 //!
-//! The test re-runs itself inside `tests/lab/run` (see `common`), which exports
+//! The test re-runs itself inside `tests/lab/run` (see `vswarm_lab::harness`), which exports
 //! `VSWARM_B2D_RELEASES_URL`. Needs root.
 
-mod common;
-use common::{inside_lab, run_in_lab};
-
 use images::{Cache, ImageSource, PullOptions, PullPolicy, Resolver};
+use vswarm_lab::harness::{inside_lab, run_in_lab};
 
 #[test]
 fn the_latest_boot2docker_is_resolved_downloaded_and_cached_from_the_lab() {

@@ -3,94 +3,7 @@
 //! They need root (namespaces, bridges, iptables), as CI has. Each runs a shell script inside the
 //! lab and checks what it printed, and that the host holds nothing of the lab afterwards.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-use std::sync::Mutex;
-
-/// Lab runs are host-wide; the residue checks need them one at a time.
-static LAB: Mutex<()> = Mutex::new(());
-
-fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("tests/ has a parent")
-        .to_path_buf()
-}
-
-fn bin_dir() -> PathBuf {
-    Path::new(env!("CARGO_BIN_EXE_vboxsim-lab"))
-        .parent()
-        .expect("binary folder")
-        .to_path_buf()
-}
-
-/// What the lab could leave on the host, as comparable text.
-fn host_residue() -> String {
-    let run = |cmd: &str| {
-        let out = Command::new("sh")
-            .arg("-c")
-            .arg(cmd)
-            .output()
-            .expect("sh runs");
-        String::from_utf8_lossy(&out.stdout).to_string()
-    };
-    format!(
-        "netns:\n{}links:\n{}forward:\n{}procs:\n{}mounts:\n{}tmp:\n{}cgroups:\n{}",
-        run("ip netns list"),
-        run("ip -o link | awk -F': ' '{print $2}' | sed 's/@.*//' | sort"),
-        run("iptables -S FORWARD 2>/dev/null"),
-        run(
-            "ps -eo comm= | grep -E '^(VBoxHeadless|dockerd|containerd|docker-registry|sshd|unshare)$' | sort"
-        ),
-        run("grep -c . /proc/self/mountinfo"),
-        run("ls -d /tmp/vboxsim-* 2>/dev/null"),
-        run("ls -d /sys/fs/cgroup/*/vboxsim-* 2>/dev/null"),
-    )
-}
-
-/// Runs `script` with bash inside the lab; checks the host is as it was afterwards.
-fn in_lab(script: &str, env: &[(&str, &str)]) -> Output {
-    let _one = LAB.lock().unwrap_or_else(|e| e.into_inner());
-    // SAFETY: geteuid has no preconditions.
-    assert_eq!(
-        unsafe { libc::geteuid() },
-        0,
-        "the lab tests need root (CI runs them as root)"
-    );
-    let before = host_residue();
-    let mut cmd = Command::new(repo_root().join("tests/lab/run"));
-    cmd.arg("--")
-        .arg("bash")
-        .arg("-c")
-        .arg(script)
-        .env("VBOXSIM_BIN_DIR", bin_dir());
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    let out = cmd.output().expect("tests/lab/run starts");
-    let after = host_residue();
-    assert_eq!(
-        before,
-        after,
-        "the lab left something behind\nstderr:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
-}
-
-fn stdout(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stdout).to_string()
-}
-
-fn assert_success(out: &Output) {
-    assert!(
-        out.status.success(),
-        "lab script failed ({})\nstdout:\n{}\nstderr:\n{}",
-        out.status,
-        stdout(out),
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
+use vswarm_lab::harness::{assert_success, bare_in_lab, repo_root, stdout};
 
 #[test]
 fn every_emulated_version_is_reported_and_exit_status_passes_through() {
@@ -107,7 +20,7 @@ fn every_emulated_version_is_reported_and_exit_status_passes_through() {
         "for v in {}; do VBOXSIM_VERSION=$v VBoxManage --version; done; exit 7",
         versions.join(" ")
     );
-    let out = in_lab(&script, &[]);
+    let out = bare_in_lab(&script, &[]);
     assert_eq!(
         out.status.code(),
         Some(7),
@@ -120,7 +33,7 @@ fn every_emulated_version_is_reported_and_exit_status_passes_through() {
 #[test]
 fn self_test_two_vms_docker_machine_style_form_a_swarm() {
     let script = repo_root().join("tests/lab/selftest.sh");
-    let out = in_lab(&format!("exec {}", script.display()), &[]);
+    let out = bare_in_lab(&format!("exec {}", script.display()), &[]);
     assert_success(&out);
     let text = stdout(&out);
     let lines: Vec<&str> = text
@@ -205,7 +118,7 @@ fn link_bug_knob_leaves_the_seed_failure_and_ranges_are_enforced() {
         VBOXSIM_VERSION=6.1.26r145957 VBoxManage hostonlyif ipconfig "$n" --ip 192.168.99.1 --netmask 255.255.255.0
         echo "old rc=$?"
     "#;
-    let out = in_lab(
+    let out = bare_in_lab(
         script,
         &[
             ("VBOXSIM_VERSION", "6.1.26r145957"),
@@ -296,7 +209,7 @@ fn vms_stop_and_start_keep_their_disk_and_knobs_behave() {
         rm -f "$VBOXSIM_LOG"
     "#;
     let log = format!("/tmp/vboxsim-calls.{}.jsonl", std::process::id());
-    let out = in_lab(
+    let out = bare_in_lab(
         &script,
         &[
             ("VBOXSIM_LOG", &log),
@@ -373,7 +286,7 @@ fn release_server_answers_like_github_and_serves_ranges() {
         rm -f "$f"
         echo "registry $(curl -fsS http://127.0.0.1:$VBOXSIM_REGISTRY_PORT/v2/_catalog)"
     "#;
-    let out = in_lab(script, &[]);
+    let out = bare_in_lab(script, &[]);
     assert_success(&out);
     let text = stdout(&out);
     assert!(text.contains("url exported"), "{text}");
@@ -412,7 +325,7 @@ fn no_lease_knob_and_boot_delay() {
         VBoxManage controlvm nolease poweroff 2>/dev/null
         for _ in $(seq 1 50); do VBoxManage unregistervm nolease --delete 2>/dev/null && break; sleep 0.1; done
     "#;
-    let out = in_lab(script, &[]);
+    let out = bare_in_lab(script, &[]);
     assert_success(&out);
     let text = stdout(&out);
     assert!(
@@ -454,7 +367,7 @@ fn a_disk_too_small_for_boot2docker_leaves_the_guest_without_its_key() {
         done
         grep -o 'autoformat: the disk holds 64 MiB[^,]*' "$W/tiny/Logs/VBox.log" | head -1
     "#;
-    let out = in_lab(&script, &[]);
+    let out = bare_in_lab(&script, &[]);
     let text = stdout(&out);
     assert!(text.contains("started"), "{text}");
     assert!(text.contains("key refused by sshd"), "{text}");

@@ -3,9 +3,6 @@
 //!
 //! Like tests/driver.rs, each test re-runs itself inside `tests/lab/run`. Needs root.
 
-mod common;
-use common::{inside_lab, run_in_lab};
-
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::path::PathBuf;
@@ -25,6 +22,7 @@ use vbox_driver::driver::{Driver, NodeSpec};
 use vbox_driver::hostonly::{NetworkRequest, ensure_hostonly_network};
 use vbox_driver::runner::VBoxManage;
 use vbox_driver::virtualbox::{VirtualBoxDriver, check_version};
+use vswarm_lab::harness::{self, inside_lab, run_in_lab};
 
 struct Cluster {
     dir: tempfile::TempDir,
@@ -38,12 +36,12 @@ struct Cluster {
 
 impl Cluster {
     async fn new() -> Cluster {
-        let common::Scratch {
+        let harness::Scratch {
             dir,
             key,
             public_key,
             iso,
-        } = tokio::task::spawn_blocking(|| common::scratch("vboxsim-swarm."))
+        } = tokio::task::spawn_blocking(|| harness::scratch("vboxsim-swarm."))
             .await
             .expect("scratch folder");
         let vbm = VBoxManage::locate().expect("VBoxManage on PATH");
