@@ -10,7 +10,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
-use vbox_driver::disk::{DiskFormat, userdata_tar, write_sparse_disk};
+use vbox_driver::disk::{userdata_tar, write_vmdk};
 use vswarm_lab::sim::vmdk::{
     Probe, probe_vdi, probe_vmdk, sparse_header, spec_findings, validate_image,
 };
@@ -256,7 +256,7 @@ fn vswarm_vmdk(path: &Path) {
     let key =
         "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIB0r8dsYDBUSWYtKFk7KGs1vHpW7DCmEPKXxoU5bAvQm vswarm";
     let tar = userdata_tar(key).expect("userdata tar");
-    write_sparse_disk(path, DiskFormat::Vmdk, 64 << 20, &tar).expect("vmdk written");
+    write_vmdk(path, 64 << 20, &tar).expect("vmdk written");
 }
 
 fn patch(path: &Path, at: usize, bytes: &[u8]) {
@@ -375,25 +375,22 @@ fn every_image_vswarm_writes_passes_the_virtualbox_rules() {
     let tar = userdata_tar(key).expect("userdata tar");
     // The smallest disk vswarm accepts, docker-machine's default, and a large one.
     for mb in [2000u64, 20_000, 500_000] {
-        for format in [DiskFormat::Vmdk, DiskFormat::Vdi] {
-            let path = dir.path().join(format!("disk-{mb}.{}", format.extension()));
-            write_sparse_disk(&path, format, mb << 20, &tar).expect("image written");
-            let probe = match format {
-                DiskFormat::Vmdk => probe_vmdk(&path),
-                DiskFormat::Vdi => probe_vdi(&path),
-            }
-            .expect("probe");
-            assert_eq!(probe, Probe::Claimed, "{}", path.display());
-            assert_eq!(
-                spec_findings(&path).expect("spec"),
-                Vec::<String>::new(),
-                "{}",
-                path.display()
-            );
-            assert_eq!(validate_image(&path), Ok(()), "{}", path.display());
-        }
-        let vmdk = dir.path().join(format!("disk-{mb}.vmdk"));
-        let header = sparse_header(&vmdk)
+        let path = dir.path().join(format!("disk-{mb}.vmdk"));
+        write_vmdk(&path, mb << 20, &tar).expect("image written");
+        assert_eq!(
+            probe_vmdk(&path).expect("probe"),
+            Probe::Claimed,
+            "{}",
+            path.display()
+        );
+        assert_eq!(
+            spec_findings(&path).expect("spec"),
+            Vec::<String>::new(),
+            "{}",
+            path.display()
+        );
+        assert_eq!(validate_image(&path), Ok(()), "{}", path.display());
+        let header = sparse_header(&path)
             .expect("read")
             .expect("a sparse header");
         assert_eq!(header.capacity * 512, mb << 20);

@@ -5,7 +5,7 @@
 //!   VirtualBox's own message.
 //! - [`parse`]: parsers of the outputs the driver reads, tolerant of the differences between
 //!   VirtualBox 5.2, 6.0, 6.1 and 7.x.
-//! - [`disk`]: the boot2docker userdata disk, written by vswarm as a sparse image.
+//! - [`disk`]: the boot2docker userdata disk, written by vswarm as a sparse VMDK image.
 //! - [`hostonly`]: the cluster's host-only network, checked against VirtualBox's allowed ranges,
 //!   configured once, and fixed on Linux when the kernel interface stays down.
 //! - [`host`]: whether the host can run VMs (kernel modules, hardware virtualization), with fixes.

@@ -20,6 +20,7 @@ use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use backon::{ConstantBuilder, Retryable};
 use swarm_bootstrap::engine::Engine;
 use swarm_bootstrap::ssh::{KnownHosts, SshTarget};
 use swarm_bootstrap::tls::ClientFiles;
@@ -211,15 +212,14 @@ impl<'a> Session<'a> {
             return Ok(lock);
         }
         // The holder writes who it is just after taking the lock: give it a moment.
-        let mut holder = None;
-        for _ in 0..10 {
-            holder = lock_holder(&self.home, name);
-            if holder.is_some() {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-        let holder = holder.unwrap_or_else(|| "another vswarm command holds it".into());
+        let holder = (|| async { lock_holder(&self.home, name).ok_or(()) })
+            .retry(
+                ConstantBuilder::new()
+                    .with_delay(Duration::from_millis(20))
+                    .with_max_times(9),
+            )
+            .await
+            .unwrap_or_else(|()| "another vswarm command holds it".into());
         self.reporter.event(Event::Waiting(format!(
             "{what} is locked: {holder}; waiting for it to finish"
         )));

@@ -1,4 +1,4 @@
-//! The boot2docker userdata disk, written by vswarm directly as a sparse VMDK or VDI image.
+//! The boot2docker userdata disk, written by vswarm directly as a sparse VMDK image.
 //!
 //! # Why
 //!
@@ -10,30 +10,29 @@
 //! docker-machine built that disk by piping the tar and then `SIZE` bytes of zeros (20 GB by
 //! default) through `VBoxManage convertfromraw stdin`: one more VBoxManage process and gigabytes
 //! of zeros copied through a pipe for every machine. But nearly all of such a disk is zeros, and
-//! VirtualBox's sparse formats describe zeros by *not storing them*. So vswarm writes the image
-//! itself: a header, the allocation tables, and only the grains (VMDK) or blocks (VDI) that the
-//! tar touches. Whatever the capacity, that is a handful of writes done in about a millisecond,
-//! and on a file system with sparse files the default 20 GB disk takes some tens of kilobytes
-//! (the file length is about 3 MiB, mostly holes).
+//! a sparse VMDK describes zeros by *not storing them*. So vswarm writes the image itself: a
+//! header, the allocation tables, and only the grains that the tar touches. Whatever the
+//! capacity, that is a handful of writes done in about a millisecond, and on a file system with
+//! sparse files the default 20 GB disk takes some tens of kilobytes (the file length is about
+//! 3 MiB, mostly holes).
 //!
 //! # API
 //!
 //! - [`userdata_tar`] builds the boot2docker tar: deterministic ustar, the magic member first,
 //!   then `.ssh/` and the two key files, all within the 4 KiB the guest reads.
-//! - [`write_sparse_disk`] writes a new image of a given capacity whose first bytes are any
-//!   `head` (normally that tar) and whose remaining bytes read as zeros, in either
-//!   [`DiskFormat`].
+//! - [`write_vmdk`] writes a new sparse VMDK of a given capacity (at most [`MAX_CAPACITY`])
+//!   whose first bytes are any `head` (normally that tar) and whose remaining bytes read as
+//!   zeros.
 //!
 //! # Files
 //!
-//! One job each: `userdata.rs` builds the tar; `sparse.rs` checks the request and lays an image
-//! out as the byte ranges that are not zero, with `vmdk.rs` and `vdi.rs` the two formats'
-//! layouts (described there); `publish.rs` writes an image beside its destination and moves it
-//! into place. Everything public is re-exported here, so callers name `crate::disk::X`.
+//! One job each: `userdata.rs` builds the tar; `vmdk.rs` checks the request and lays the VMDK
+//! out as the byte ranges that are not zero (the format is described there); `publish.rs` writes
+//! an image beside its destination and moves it into place. Everything public is re-exported
+//! here, so callers name `crate::disk::X`.
 //!
-//! In both formats a grain or block of `head` that is entirely zero is not allocated (it reads as
-//! zeros anyway), and zero ranges inside the image are left as holes in the file rather than
-//! written.
+//! A grain of `head` that is entirely zero is not allocated (it reads as zeros anyway), and zero
+//! ranges inside the image are left as holes in the file rather than written.
 //!
 //! # Safety of the result
 //!
@@ -47,13 +46,11 @@ use std::io;
 use std::path::PathBuf;
 
 mod publish;
-mod sparse;
 mod userdata;
-mod vdi;
 mod vmdk;
 
-pub use sparse::{DiskFormat, SECTOR_SIZE, write_sparse_disk};
 pub use userdata::{FORMAT_ME_MAGIC, GUEST_USERDATA_WINDOW, userdata_tar};
+pub use vmdk::{MAX_CAPACITY, SECTOR_SIZE, write_vmdk};
 
 /// Errors of this module.
 #[derive(Debug, thiserror::Error)]
@@ -76,14 +73,12 @@ pub enum DiskError {
         capacity: u64,
     },
 
-    /// The capacity exceeds what the format can address.
-    #[error("the disk capacity ({capacity} bytes) exceeds the {format} limit of {max} bytes")]
+    /// The capacity exceeds what a VMDK's 32-bit grain tables can address ([`MAX_CAPACITY`]).
+    #[error("the disk capacity ({capacity} bytes) exceeds the VMDK limit of {max} bytes")]
     CapacityTooLarge {
-        /// The requested format.
-        format: DiskFormat,
         /// The requested capacity in bytes.
         capacity: u64,
-        /// The largest capacity this module writes in that format.
+        /// The largest capacity this module writes.
         max: u64,
     },
 

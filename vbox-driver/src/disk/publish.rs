@@ -111,20 +111,18 @@ fn discard(temp: TempPath) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::disk::sparse::MIB;
     use crate::disk::test_support::leftovers;
-    use crate::disk::{DiskFormat, write_sparse_disk};
+    use crate::disk::vmdk::MIB;
+    use crate::disk::write_vmdk;
 
     #[test]
     fn existing_file_is_refused_and_left_untouched() {
         let dir = tempfile::tempdir().expect("tempdir");
-        for format in [DiskFormat::Vmdk, DiskFormat::Vdi] {
-            let path = dir.path().join(format!("taken.{}", format.extension()));
-            fs::write(&path, b"precious").expect("write");
-            let err = write_sparse_disk(&path, format, 64 * MIB, b"head").expect_err("exists");
-            assert!(matches!(err, DiskError::AlreadyExists { .. }), "{err}");
-            assert_eq!(fs::read(&path).expect("read"), b"precious");
-        }
+        let path = dir.path().join("taken.vmdk");
+        fs::write(&path, b"precious").expect("write");
+        let err = write_vmdk(&path, 64 * MIB, b"head").expect_err("exists");
+        assert!(matches!(err, DiskError::AlreadyExists { .. }), "{err}");
+        assert_eq!(fs::read(&path).expect("read"), b"precious");
         assert!(leftovers(dir.path()).is_empty());
     }
 }

@@ -3,6 +3,10 @@
 //! surveys, plans and applies once per cluster. VirtualBox's quirks met on the way (an interface
 //! created despite an error, Windows' settling mask) are handled here.
 
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use backon::{ConstantBuilder, Retryable};
 use ipnet::Ipv4Net;
 
 use super::{
@@ -176,18 +180,34 @@ async fn wait_until_settled(
     interface: &str,
     net: Ipv4Net,
 ) -> Result<(), NetworkError> {
-    for attempt in 0..20 {
-        let listed = list_hostonlyifs(vbm).await?;
+    // Err(None): listed with another network (or not yet), asked again every 500 ms.
+    let first = AtomicBool::new(true);
+    let settled = || async {
+        let listed = list_hostonlyifs(vbm).await.map_err(Some)?;
         match listed.iter().find(|h| h.name == interface) {
             Some(h) if interface_net(h) == Some(net) => return Ok(()),
-            Some(h) if attempt == 0 => tracing::info!(
+            Some(h) if first.load(Ordering::Relaxed) => tracing::info!(
                 interface,
                 mask = ?h.netmask,
                 "waiting for VirtualBox to report the new interface's network"
             ),
             _ => {}
         }
-        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        first.store(false, Ordering::Relaxed);
+        Err(None)
+    };
+    let waited = settled
+        .retry(
+            ConstantBuilder::new()
+                .with_delay(Duration::from_millis(500))
+                .with_max_times(19),
+        )
+        .when(Option::is_none)
+        .await;
+    match waited {
+        Ok(()) => return Ok(()),
+        Err(Some(e)) => return Err(e),
+        Err(None) => {}
     }
     tracing::warn!(interface, %net, "VirtualBox still reports another network for the new interface");
     Ok(())

@@ -5,7 +5,7 @@ use std::net::{Ipv4Addr, TcpListener};
 use std::path::{Path, PathBuf};
 
 use super::{OWNER_KEY, VirtualBoxDriver, VirtualBoxError, is_active};
-use crate::disk::{self, DiskFormat};
+use crate::disk;
 use crate::driver::{Created, NodeSpec};
 use crate::hostonly::HostOnlyKind;
 use crate::parse::{MachineInfo, NicAttachment};
@@ -42,11 +42,12 @@ impl VirtualBoxDriver {
                     source,
                 }
             })?;
-            disk::write_sparse_disk(&disk_path, DiskFormat::Vmdk, spec.disk_mb << 20, &head)
-                .map_err(|source| VirtualBoxError::Disk {
+            disk::write_vmdk(&disk_path, spec.disk_mb << 20, &head).map_err(|source| {
+                VirtualBoxError::Disk {
                     path: disk_path.clone(),
                     source,
-                })?;
+                }
+            })?;
         }
         Ok(disk_path)
     }
