@@ -33,6 +33,17 @@ pub struct VBoxError {
     pub code: i32,
 }
 
+impl VBoxError {
+    /// An error that prints on stderr only.
+    pub fn stderr(stderr: impl Into<String>, code: i32) -> VBoxError {
+        VBoxError {
+            stdout: String::new(),
+            stderr: stderr.into(),
+            code,
+        }
+    }
+}
+
 impl From<VBoxError> for Outcome {
     fn from(e: VBoxError) -> Outcome {
         Outcome {
@@ -63,20 +74,9 @@ pub fn com_error(
     ctx: Context,
 ) -> VBoxError {
     let mut s = format!("VBoxManage: error: {msg}\n");
-    s += &format!(
-        "VBoxManage: error: Details: code {} ({}), component {component}, interface {interface}",
-        code.name, code.hex
-    );
-    if callee {
-        s += ", callee nsISupports";
-    }
-    s += "\n";
+    s += &details_line(code, component, interface, callee);
     s += &context_line(ctx);
-    VBoxError {
-        stdout: String::new(),
-        stderr: s,
-        code: 1,
-    }
+    VBoxError::stderr(s, 1)
 }
 
 /// The two-line form used when the object gave no error info.
@@ -88,11 +88,7 @@ pub fn code_error(code: Code, ctx: Context) -> VBoxError {
         code.text,
         context_line(ctx)
     );
-    VBoxError {
-        stdout: String::new(),
-        stderr: s,
-        code: 1,
-    }
+    VBoxError::stderr(s, 1)
 }
 
 /// One bare `VBoxManage: error:` line per message, exit 1.
@@ -100,12 +96,17 @@ pub fn plain_error(lines: &[&str]) -> VBoxError {
     let stderr = lines
         .iter()
         .map(|l| format!("VBoxManage: error: {l}\n"))
-        .collect();
-    VBoxError {
-        stdout: String::new(),
-        stderr,
-        code: 1,
-    }
+        .collect::<String>();
+    VBoxError::stderr(stderr, 1)
+}
+
+/// `Details: code ...`: the status, and the component and interface that raised it.
+fn details_line(code: Code, component: &str, interface: &str, callee: bool) -> String {
+    let callee = if callee { ", callee nsISupports" } else { "" };
+    format!(
+        "VBoxManage: error: Details: code {} ({}), component {component}, interface {interface}{callee}\n",
+        code.name, code.hex
+    )
 }
 
 fn context_line(ctx: Context) -> String {
@@ -123,46 +124,24 @@ pub struct Code {
     pub text: &'static str,
 }
 
-pub const E_ACCESSDENIED: Code = Code {
-    name: "E_ACCESSDENIED",
-    hex: "0x80070005",
-    text: "Access denied",
-};
-pub const NS_ERROR_INVALID_ARG: Code = Code {
-    name: "NS_ERROR_INVALID_ARG",
-    hex: "0x80070057",
-    text: "Invalid argument value",
-};
-pub const NS_ERROR_FAILURE: Code = Code {
-    name: "NS_ERROR_FAILURE",
-    hex: "0x80004005",
-    text: "Operation failed",
-};
-pub const VBOX_E_OBJECT_NOT_FOUND: Code = Code {
-    name: "VBOX_E_OBJECT_NOT_FOUND",
-    hex: "0x80bb0001",
-    text: "Object not found",
-};
-pub const VBOX_E_INVALID_OBJECT_STATE: Code = Code {
-    name: "VBOX_E_INVALID_OBJECT_STATE",
-    hex: "0x80bb0007",
-    text: "Invalid object state",
-};
-pub const VBOX_E_INVALID_VM_STATE: Code = Code {
-    name: "VBOX_E_INVALID_VM_STATE",
-    hex: "0x80bb0002",
-    text: "Invalid VM state",
-};
-pub const VBOX_E_FILE_ERROR: Code = Code {
-    name: "VBOX_E_FILE_ERROR",
-    hex: "0x80bb0004",
-    text: "File error",
-};
-pub const VBOX_E_IPRT_ERROR: Code = Code {
-    name: "VBOX_E_IPRT_ERROR",
-    hex: "0x80bb0005",
-    text: "IPRT error",
-};
+/// Declares each COM status code as a constant named like the code itself.
+macro_rules! codes {
+    ($($name:ident = $hex:literal, $text:literal;)*) => {
+        $(pub const $name: Code = Code { name: stringify!($name), hex: $hex, text: $text };)*
+    };
+}
+
+codes! {
+    E_ACCESSDENIED = "0x80070005", "Access denied";
+    NS_ERROR_INVALID_ARG = "0x80070057", "Invalid argument value";
+    NS_ERROR_FAILURE = "0x80004005", "Operation failed";
+    VBOX_E_OBJECT_NOT_FOUND = "0x80bb0001", "Object not found";
+    VBOX_E_INVALID_OBJECT_STATE = "0x80bb0007", "Invalid object state";
+    VBOX_E_INVALID_VM_STATE = "0x80bb0002", "Invalid VM state";
+    VBOX_E_FILE_ERROR = "0x80bb0004", "File error";
+    VBOX_E_IPRT_ERROR = "0x80bb0005", "IPRT error";
+    VBOX_E_OBJECT_IN_USE = "0x80bb000c", "Object in use";
+}
 
 /// The logo VBoxManage prints before a syntax error (and before the full usage).
 pub fn logo(v: &SimVersion) -> String {
@@ -239,11 +218,7 @@ pub fn syntax_error(v: &SimVersion, cmd: &str, what: Syntax) -> VBoxError {
             s += &format!("\nSyntax error: {msg}\n");
         }
     }
-    VBoxError {
-        stdout: String::new(),
-        stderr: s,
-        code: 2,
-    }
+    VBoxError::stderr(s, 2)
 }
 
 /// A command given without any argument prints its usage on stdout and exits 1.
@@ -262,11 +237,7 @@ pub fn bare_usage(v: &SimVersion, cmd: &str) -> VBoxError {
 
 /// `errorArgument`: one error line, no usage, exit 2.
 pub fn argument_error(msg: &str) -> VBoxError {
-    VBoxError {
-        stdout: String::new(),
-        stderr: format!("VBoxManage: error: {msg}\n"),
-        code: 2,
-    }
+    VBoxError::stderr(format!("VBoxManage: error: {msg}\n"), 2)
 }
 
 /// A failed progress: the dots, the status (on its own line before 7.0), the operation's
@@ -289,16 +260,9 @@ pub fn progress_error(
     for l in lines {
         s += &format!("VBoxManage: error: {l}\n");
     }
-    s += &format!(
-        "VBoxManage: error: Details: code {} ({}), component {component}, interface {interface}\n",
-        code.name, code.hex
-    );
+    s += &details_line(code, component, interface, false);
     s += &context_line(ctx);
-    VBoxError {
-        stdout: String::new(),
-        stderr: s,
-        code: 1,
-    }
+    VBoxError::stderr(s, 1)
 }
 
 impl SimVersion {

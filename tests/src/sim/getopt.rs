@@ -9,6 +9,8 @@
 pub struct Spec {
     /// Without the leading dashes.
     pub name: &'static str,
+    /// Another spelling, parsed as `name` (RTGetOpt's short option: `-l` for `--long`).
+    pub alias: Option<&'static str>,
     pub takes_value: bool,
     /// Accepts a numeric suffix from 1 to this bound (`--nic1` .. `--nic8`).
     pub max_index: u32,
@@ -18,6 +20,7 @@ impl Spec {
     pub const fn flag(name: &'static str) -> Spec {
         Spec {
             name,
+            alias: None,
             takes_value: false,
             max_index: 0,
         }
@@ -25,6 +28,7 @@ impl Spec {
     pub const fn value(name: &'static str) -> Spec {
         Spec {
             name,
+            alias: None,
             takes_value: true,
             max_index: 0,
         }
@@ -32,8 +36,16 @@ impl Spec {
     pub const fn indexed(name: &'static str, max_index: u32) -> Spec {
         Spec {
             name,
+            alias: None,
             takes_value: true,
             max_index,
+        }
+    }
+    /// The same option under another spelling too.
+    pub const fn or(self, alias: &'static str) -> Spec {
+        Spec {
+            alias: Some(alias),
+            ..self
         }
     }
 }
@@ -108,7 +120,7 @@ fn looks_negative_number(a: &str) -> bool {
 fn match_spec(key: &str, specs: &[Spec]) -> Option<(Spec, u32)> {
     for s in specs {
         if s.max_index == 0 {
-            if key == s.name {
+            if key == s.name || s.alias == Some(key) {
                 return Some((*s, 0));
             }
         } else if let Some(rest) = key.strip_prefix(s.name)
@@ -203,6 +215,15 @@ mod tests {
                 Arg::Pos("x".into()),
             ]
         );
+    }
+
+    #[test]
+    fn an_alias_parses_as_its_option() {
+        let specs = [Spec::flag("sorted").or("s")];
+        for spelling in ["-s", "--s", "--sorted", "-sorted"] {
+            let got = getopt(&s(&[spelling]), &specs).unwrap();
+            assert!(got.has("sorted"), "{spelling}");
+        }
     }
 
     #[test]

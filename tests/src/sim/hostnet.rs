@@ -144,6 +144,7 @@ pub fn allowed_ranges() -> Vec<Ipv4Net> {
     let Ok(text) = std::fs::read_to_string(path) else {
         return default();
     };
+    // Apart from vbox-driver's parser on purpose: sharing the product's logic would hide its bugs.
     text.lines()
         .filter_map(|l| l.trim_start().strip_prefix('*'))
         .flat_map(|rest| {

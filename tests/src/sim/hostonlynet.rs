@@ -109,11 +109,10 @@ pub fn hostonlynet(sim: &Sim, args: &[String]) -> SimResult {
 /// `FindHostOnlyNetworkByName/ById` of a network that does not exist: VBOX_E_OBJECT_NOT_FOUND
 /// without extended error info (read from the source; no captured output is known).
 fn not_found() -> VBoxError {
-    VBoxError {
-        stdout: String::new(),
-        stderr: "VBoxManage: error: Code VBOX_E_OBJECT_NOT_FOUND (0x80BB0001) - Object corresponding to the supplied arguments does not exist (extended info not available)\n".into(),
-        code: 1,
-    }
+    VBoxError::stderr(
+        "VBoxManage: error: Code VBOX_E_OBJECT_NOT_FOUND (0x80BB0001) - Object corresponding to the supplied arguments does not exist (extended info not available)\n",
+        1,
+    )
 }
 
 /// `list hostonlynets` (VBoxManageList.cpp 7.0): a blank line after GUID and after each entry.

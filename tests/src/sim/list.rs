@@ -3,18 +3,13 @@
 use super::errors::{Outcome, SimResult, Syntax};
 use super::getopt::{ArgsExt, Spec};
 use super::hostnet;
-use super::state::{DhcpServer, HostOnlyIf, Registry};
+use super::state::{DhcpServer, HostOnlyIf, Registry, now_state_time};
 use super::version::SimVersion;
 use super::vm::refresh_state;
 use super::{Sim, internal};
 
 pub fn list(sim: &Sim, args: &[String]) -> SimResult {
-    let specs = [
-        Spec::flag("long"),
-        Spec::flag("l"),
-        Spec::flag("sorted"),
-        Spec::flag("s"),
-    ];
+    let specs = [Spec::flag("long").or("l"), Spec::flag("sorted").or("s")];
     let parsed = sim.getopt("list", args, &specs)?;
     let pos = parsed.positionals();
     let [what] = pos[..] else {
@@ -30,7 +25,7 @@ pub fn list(sim: &Sim, args: &[String]) -> SimResult {
     }
     let r = &reg.reg;
     let mut vms: Vec<_> = r.vms.iter().collect();
-    if parsed.has("sorted") || parsed.has("s") {
+    if parsed.has("sorted") {
         vms.sort_by(|a, b| a.name.cmp(&b.name));
     }
     let out = match what {
@@ -196,12 +191,7 @@ fn media_list(r: &Registry, device: &str) -> String {
             let users: Vec<String> = r
                 .vms
                 .iter()
-                .filter(|vm| {
-                    vm.controllers
-                        .iter()
-                        .flat_map(|c| &c.attachments)
-                        .any(|a| a.medium.as_deref() == Some(m.uuid.as_str()))
-                })
+                .filter(|vm| vm.uses_medium(&m.uuid))
                 .map(|vm| format!("{} (UUID: {})", vm.name, vm.uuid))
                 .collect();
             format!(
@@ -409,18 +399,8 @@ fn host_info(sim: &Sim) -> String {
             .map(|kb| kb / 1024)
             .unwrap_or(0)
     };
-    let now = time::OffsetDateTime::now_utc();
     let mut s = String::from("Host Information:\n\n");
-    s += &format!(
-        "Host time: {:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}000000Z\n",
-        now.year(),
-        u8::from(now.month()),
-        now.day(),
-        now.hour(),
-        now.minute(),
-        now.second(),
-        now.millisecond()
-    );
+    s += &format!("Host time: {}Z\n", now_state_time());
     s += &format!("Processor online count: {cpus}\nProcessor count: {cpus}\n");
     s += &format!("Processor online core count: {cpus}\nProcessor core count: {cpus}\n");
     s += &format!("Processor supports HW virtualization: {}\n", yn(hw));

@@ -9,8 +9,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use super::errors::{
-    Code, Context, NS_ERROR_FAILURE, Outcome, SimResult, Syntax, VBOX_E_FILE_ERROR,
-    VBOX_E_IPRT_ERROR, VBoxError, com_error, plain_error, progress_error,
+    Context, NS_ERROR_FAILURE, Outcome, SimResult, Syntax, VBOX_E_FILE_ERROR, VBOX_E_IPRT_ERROR,
+    VBOX_E_OBJECT_IN_USE, VBoxError, com_error, plain_error, progress_error,
 };
 use super::getopt::{ArgsExt, Spec};
 use super::state::{Medium, Registry, absolute};
@@ -321,11 +321,7 @@ pub fn createmedium(sim: &Sim, cmd: &str, args: &[String]) -> SimResult {
         format,
     });
     reg.save().map_err(|e| internal(&e.to_string()))?;
-    Ok(Outcome {
-        stdout: format!("Medium created. UUID: {uuid}\n"),
-        stderr: PROGRESS.into(),
-        code: 0,
-    })
+    Ok(Outcome::ok(format!("Medium created. UUID: {uuid}\n")).with_stderr(PROGRESS))
 }
 
 pub fn convertfromraw(sim: &Sim, args: &[String]) -> SimResult {
@@ -443,11 +439,7 @@ pub fn convertfromraw(sim: &Sim, args: &[String]) -> SimResult {
             output.display()
         )])
     })?;
-    Ok(Outcome {
-        stdout: String::new(),
-        stderr,
-        code: 0,
-    })
+    Ok(Outcome::default().with_stderr(stderr))
 }
 
 /// IPRT's name for an I/O error, as VirtualBox prints it.
@@ -514,12 +506,7 @@ pub fn closemedium(sim: &Sim, args: &[String]) -> SimResult {
         .reg
         .vms
         .iter()
-        .filter(|vm| {
-            vm.controllers
-                .iter()
-                .flat_map(|c| &c.attachments)
-                .any(|a| a.medium.as_deref() == Some(medium.uuid.as_str()))
-        })
+        .filter(|vm| vm.uses_medium(&medium.uuid))
         .count();
     if users > 0 {
         return Err(com_error(
@@ -527,11 +514,7 @@ pub fn closemedium(sim: &Sim, args: &[String]) -> SimResult {
                 "Cannot close medium '{}' because it is still attached to {users} virtual machines",
                 medium.location.display()
             ),
-            Code {
-                name: "VBOX_E_OBJECT_IN_USE",
-                hex: "0x80bb000c",
-                text: "Object in use",
-            },
+            VBOX_E_OBJECT_IN_USE,
             "MediumWrap",
             "IMedium",
             true,

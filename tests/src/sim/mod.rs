@@ -95,11 +95,7 @@ impl Sim {
 
 /// An error of the simulator itself (not of the emulated VirtualBox): exit 1 with the reason.
 pub fn internal(msg: &str) -> VBoxError {
-    VBoxError {
-        stdout: String::new(),
-        stderr: format!("VBoxManage: error: {msg}\n"),
-        code: 1,
-    }
+    errors::plain_error(&[msg])
 }
 
 /// Runs one VBoxManage command line (without the program name).

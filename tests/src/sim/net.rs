@@ -3,12 +3,12 @@
 use std::net::Ipv4Addr;
 
 use super::errors::{
-    Context, E_ACCESSDENIED, NS_ERROR_INVALID_ARG, Outcome, SimResult, Syntax, VBoxError,
-    argument_error, code_error, com_error, plain_error,
+    Context, E_ACCESSDENIED, NS_ERROR_FAILURE, NS_ERROR_INVALID_ARG, Outcome, SimResult, Syntax,
+    VBoxError, argument_error, code_error, com_error, plain_error, progress_error,
 };
-use super::getopt::{ArgsExt, Spec};
+use super::getopt::{Arg, ArgsExt, Spec};
 use super::hostnet;
-use super::state::{DhcpServer, HostOnlyIf};
+use super::state::{DhcpServer, HostOnlyIf, LockedRegistry, now_nanos};
 use super::vm::PROGRESS;
 use super::{Sim, internal};
 
@@ -65,11 +65,19 @@ fn create(sim: &Sim, args: &[String]) -> SimResult {
     if sim.vmnet() {
         // VirtualBox 7 on macOS ships no host-only kernel extension: VBoxNetAdpCtl cannot open
         // its control device (output as reported for 7.0.2; the Context line from the source).
-        return Err(VBoxError {
-            stdout: String::new(),
-            stderr: "0%...NS_ERROR_FAILURE\nVBoxManage: error: Failed to create the host-only adapter\nVBoxManage: error: VBoxNetAdpCtl: Error while adding new interface: failed to open /dev/vboxnetctl: No such file or directory\nVBoxManage: error: Details: code NS_ERROR_FAILURE (0x80004005), component HostNetworkInterfaceWrap, interface IHostNetworkInterface\nVBoxManage: error: Context: \"RTEXITCODE handleCreate(HandlerArg *)\" at line 105 of file VBoxManageHostonly.cpp\n".into(),
-            code: 1,
-        });
+        return Err(progress_error(
+            &sim.version,
+            NS_ERROR_FAILURE,
+            "Failed to create the host-only adapter",
+            &["VBoxNetAdpCtl: Error while adding new interface: failed to open /dev/vboxnetctl: No such file or directory".into()],
+            "HostNetworkInterfaceWrap",
+            "IHostNetworkInterface",
+            Context {
+                call: "RTEXITCODE handleCreate(HandlerArg *)",
+                file: "VBoxManageHostonly.cpp",
+                line: 105,
+            },
+        ));
     }
     let mut reg = sim.registry()?;
     let windows = sim.host_os() == super::HostOs::Windows;
@@ -103,13 +111,12 @@ fn create(sim: &Sim, args: &[String]) -> SimResult {
                 // Someone else took the name between the check and the creation.
                 Err(_) if hostnet::link_exists(&link) => {}
                 Err(e) => {
-                    return Err(VBoxError {
-                        stdout: String::new(),
-                        stderr: format!(
+                    return Err(VBoxError::stderr(
+                        format!(
                             "0%...\nProgress state: NS_ERROR_FAILURE\nVBoxManage: error: Failed to create the host-only adapter\nVBoxManage: error: VBoxNetAdpCtl: Error while adding new interface: {e}\n"
                         ),
-                        code: 1,
-                    });
+                        1,
+                    ));
                 }
             }
         }
@@ -137,28 +144,19 @@ fn create(sim: &Sim, args: &[String]) -> SimResult {
         hostnet::delete_bridge(&link);
         return Err(internal(&e.to_string()));
     }
-    if parsed.has("machinereadable") {
-        return Ok(Outcome {
-            stdout: name,
-            stderr: PROGRESS.into(),
-            code: 0,
-        });
-    }
-    Ok(Outcome {
-        stdout: format!("Interface '{name}' was successfully created\n"),
-        stderr: PROGRESS.into(),
-        code: 0,
-    })
+    let stdout = if parsed.has("machinereadable") {
+        name
+    } else {
+        format!("Interface '{name}' was successfully created\n")
+    };
+    Ok(Outcome::ok(stdout).with_stderr(PROGRESS))
 }
 
 /// The first host-only adapter's name on Windows; later ones are `... #2`, `... #3`.
 pub const WINDOWS_ADAPTER: &str = "VirtualBox Host-Only Ethernet Adapter";
 
 fn now_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
+    (now_nanos() / 1_000_000) as u64
 }
 
 /// Whether a new adapter is still settling: Windows reports its mask as 15.0.0.0 for this
@@ -172,26 +170,35 @@ pub fn settling(h: &HostOnlyIf) -> bool {
     now_ms().saturating_sub(h.created_ms) < settle
 }
 
-fn remove(sim: &Sim, args: &[String]) -> SimResult {
-    let parsed = sim.getopt("hostonlyif", args, &[])?;
+/// The interface `remove` and `ipconfig` name (their one positional argument): the locked
+/// registry and the interface's index there, or the error VirtualBox gives at the caller's
+/// lines.
+fn named_interface(
+    sim: &Sim,
+    parsed: &[Arg],
+    line_6: u32,
+    line_7: u32,
+) -> SimResult<(LockedRegistry, usize)> {
     let [name] = parsed.positionals()[..] else {
         return Err(sim.syntax(
             "hostonlyif",
             Syntax::Message("Not enough parameters".into()),
         ));
     };
-    let mut reg = sim.registry()?;
+    let reg = sim.registry()?;
     let Some(i) = reg.reg.hostonlyifs.iter().position(|h| h.name == name) else {
-        return Err(interface_not_found(sim, name, 142, 150));
+        return Err(interface_not_found(sim, name, line_6, line_7));
     };
+    Ok((reg, i))
+}
+
+fn remove(sim: &Sim, args: &[String]) -> SimResult {
+    let parsed = sim.getopt("hostonlyif", args, &[])?;
+    let (mut reg, i) = named_interface(sim, &parsed, 142, 150)?;
     let removed = reg.reg.hostonlyifs.remove(i);
     hostnet::delete_bridge(removed.link());
     reg.save().map_err(|e| internal(&e.to_string()))?;
-    Ok(Outcome {
-        stdout: String::new(),
-        stderr: PROGRESS.into(),
-        code: 0,
-    })
+    Ok(Outcome::default().with_stderr(PROGRESS))
 }
 
 fn ipconfig(sim: &Sim, args: &[String]) -> SimResult {
@@ -203,16 +210,7 @@ fn ipconfig(sim: &Sim, args: &[String]) -> SimResult {
         Spec::value("netmasklengthv6"),
     ];
     let parsed = sim.getopt("hostonlyif", args, &specs)?;
-    let [name] = parsed.positionals()[..] else {
-        return Err(sim.syntax(
-            "hostonlyif",
-            Syntax::Message("Not enough parameters".into()),
-        ));
-    };
-    let mut reg = sim.registry()?;
-    let Some(i) = reg.reg.hostonlyifs.iter().position(|h| h.name == name) else {
-        return Err(interface_not_found(sim, name, 230, 240));
-    };
+    let (mut reg, i) = named_interface(sim, &parsed, 230, 240)?;
     if parsed.has("dhcp") {
         reg.reg.hostonlyifs[i].dhcp = true;
         reg.save().map_err(|e| internal(&e.to_string()))?;
@@ -317,18 +315,7 @@ pub fn dhcpserver(sim: &Sim, args: &[String]) -> SimResult {
     let upper = parsed.value_of("upperip").or(parsed.value_of("upper-ip"));
     for addr in [ip, mask, lower, upper].into_iter().flatten() {
         if addr.parse::<Ipv4Addr>().is_err() {
-            return Err(com_error(
-                "Invalid server address",
-                NS_ERROR_INVALID_ARG,
-                "VirtualBoxWrap",
-                "IVirtualBox",
-                true,
-                Context {
-                    call: "SetConfiguration ( Bstr(pIp).mutableRaw(), Bstr(pNetmask).mutableRaw(), Bstr(pLowerIp).mutableRaw(), Bstr(pUpperIp).mutableRaw())",
-                    file: "VBoxManageDHCPServer.cpp",
-                    line: 384,
-                },
-            ));
+            return Err(invalid_server_address());
         }
     }
     let mut reg = sim.registry()?;
@@ -394,6 +381,22 @@ pub fn dhcpserver(sim: &Sim, args: &[String]) -> SimResult {
     }
     reg.save().map_err(|e| internal(&e.to_string()))?;
     Ok(Outcome::default())
+}
+
+/// `dhcpserver` given an address that is not one: SetConfiguration refuses it.
+pub fn invalid_server_address() -> VBoxError {
+    com_error(
+        "Invalid server address",
+        NS_ERROR_INVALID_ARG,
+        "VirtualBoxWrap",
+        "IVirtualBox",
+        true,
+        Context {
+            call: "SetConfiguration ( Bstr(pIp).mutableRaw(), Bstr(pNetmask).mutableRaw(), Bstr(pLowerIp).mutableRaw(), Bstr(pUpperIp).mutableRaw())",
+            file: "VBoxManageDHCPServer.cpp",
+            line: 384,
+        },
+    )
 }
 
 /// `modify` (and `remove` before 6.1) of an unknown server: errorArgument, exit 2. From 6.1,

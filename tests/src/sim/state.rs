@@ -117,6 +117,14 @@ impl Vm {
         self.controllers.iter().find(|c| c.name == name)
     }
 
+    /// Whether the medium `uuid` is attached to any of the VM's controllers.
+    pub fn uses_medium(&self, uuid: &str) -> bool {
+        self.controllers
+            .iter()
+            .flat_map(|c| &c.attachments)
+            .any(|a| a.medium.as_deref() == Some(uuid))
+    }
+
     /// The medium attached at the lowest port of any controller with type `hdd`.
     pub fn first_disk(&self) -> Option<&Attachment> {
         self.controllers
@@ -445,15 +453,19 @@ pub fn absolute(path: &Path) -> PathBuf {
 /// Current time as VirtualBox prints `VMStateChangeTime`.
 pub fn now_state_time() -> String {
     let now = time::OffsetDateTime::now_utc();
+    format!("{}.{:03}000000", iso_seconds(now), now.millisecond())
+}
+
+/// `YYYY-MM-DDTHH:MM:SS`: a time to the second, as VirtualBox starts its timestamps.
+pub fn iso_seconds(t: time::OffsetDateTime) -> String {
     format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}000000",
-        now.year(),
-        u8::from(now.month()),
-        now.day(),
-        now.hour(),
-        now.minute(),
-        now.second(),
-        now.millisecond()
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second()
     )
 }
 

@@ -116,6 +116,55 @@ pub(super) fn docker_machine_vm(memory: &str, cpus: &str, nictype: &str) -> (Reg
     (reg, vm)
 }
 
+/// The NIC lines of `docker_machine_vm(_, _, "82540EM")` (NAT with its ssh rule, host-only,
+/// and of the unused adapters the first and the last), and the line after them.
+pub(super) const DOCKER_MACHINE_NICS: &[&str] = &[
+    "natnet1=\"nat\"",
+    "macaddress1=\"080027DC3858\"",
+    "cableconnected1=\"on\"",
+    "nic1=\"nat\"",
+    "nictype1=\"82540EM\"",
+    "nicspeed1=\"0\"",
+    "mtu=\"0\"",
+    "sockSnd=\"64\"",
+    "sockRcv=\"64\"",
+    "tcpWndSnd=\"64\"",
+    "tcpWndRcv=\"64\"",
+    "Forwarding(0)=\"ssh,tcp,127.0.0.1,49545,,22\"",
+    "hostonlyadapter2=\"vboxnet0\"",
+    "macaddress2=\"080027AFB224\"",
+    "cableconnected2=\"on\"",
+    "nic2=\"hostonly\"",
+    "nictype2=\"82540EM\"",
+    "nicspeed2=\"0\"",
+    "nic3=\"none\"",
+    "nic8=\"none\"",
+    "hidpointing=\"ps2mouse\"",
+];
+
+/// Hardware virtualisation as 7.x lists it for the docker-machine VM.
+pub(super) const HWVIRT_7: &[&str] = &[
+    "hwvirtex=\"on\"",
+    "nestedpaging=\"on\"",
+    "largepages=\"on\"",
+    "vtxvpid=\"on\"",
+    "vtxux=\"on\"",
+    "virtvmsavevmload=\"on\"",
+];
+
+/// Recording of screen 0 as 6.1.36 and later list it when never configured, up to its
+/// destination.
+pub(super) const RECORDING_SCREEN0: &[&str] = &[
+    "recording_enabled=\"off\"",
+    "recording_screens=1",
+    " rec_screen0",
+    "rec_screen_enabled=\"on\"",
+    "rec_screen_id=0",
+    "rec_screen_video_enabled=\"on\"",
+    "rec_screen_audio_enabled=\"off\"",
+    "rec_screen_dest=\"File\"",
+];
+
 /// Running, with the Guest Additions reporting as in the 6.1.26 capture.
 pub(super) fn make_running(vm: &mut Vm) {
     vm.state = VmState::Running;

@@ -18,12 +18,12 @@ mod uarts;
 
 pub use defaults::ostype_description;
 
+use super::Sim;
 use super::errors::{Outcome, SimResult, Syntax};
 use super::getopt::{ArgsExt, Spec};
 use super::state::{Registry, Vm, VmState};
 use super::version::SimVersion;
-use super::vm::{find_vm, refresh_state};
-use super::{Sim, internal};
+use super::vm::current_vm_saved;
 use defaults::{effective_paravirt_provider, host_audio_driver, prints_graphicscontroller};
 use guest::guest;
 use nics::nics;
@@ -48,12 +48,7 @@ pub fn showvminfo(sim: &Sim, args: &[String]) -> SimResult {
         ));
     };
     let mut reg = sim.registry()?;
-    let idx = find_vm(sim, &reg.reg, "showvminfo", target)?;
-    let mut vm = reg.reg.vms[idx].clone();
-    if refresh_state(&mut vm) {
-        reg.reg.vms[idx] = vm.clone();
-        reg.save().map_err(|e| internal(&e.to_string()))?;
-    }
+    let (_, vm) = current_vm_saved(sim, &mut reg, "showvminfo", target)?;
     if let Some(n) = parsed.value_of("log") {
         let path = vm.folder().join("Logs").join(if n == "0" {
             "VBox.log".to_string()
@@ -313,33 +308,27 @@ pub fn machine_readable(v: &SimVersion, reg: &Registry, vm: &Vm) -> String {
     q(&mut o, "ehci", &s("ehci", "off"));
     q(&mut o, "xhci", &s("xhci", "off"));
     // Machine mappings, then (only with a console) transient ones, each numbered from 1.
-    let machine_folders = vm.shared_folders.iter().filter(|f| !f.transient);
-    for (i, sf) in machine_folders.enumerate() {
-        q(
-            &mut o,
-            &format!("SharedFolderNameMachineMapping{}", i + 1),
-            &esc6(&sf.name),
-        );
-        q(
-            &mut o,
-            &format!("SharedFolderPathMachineMapping{}", i + 1),
-            &esc6(&sf.host_path),
-        );
-    }
-    if running {
-        let transient = vm.shared_folders.iter().filter(|f| f.transient);
-        for (i, sf) in transient.enumerate() {
+    let mappings = |o: &mut String, kind: &str, transient: bool| {
+        let folders = vm
+            .shared_folders
+            .iter()
+            .filter(|f| f.transient == transient);
+        for (i, sf) in folders.enumerate() {
             q(
-                &mut o,
-                &format!("SharedFolderNameTransientMapping{}", i + 1),
+                o,
+                &format!("SharedFolderName{kind}Mapping{}", i + 1),
                 &esc6(&sf.name),
             );
             q(
-                &mut o,
-                &format!("SharedFolderPathTransientMapping{}", i + 1),
+                o,
+                &format!("SharedFolderPath{kind}Mapping{}", i + 1),
                 &esc6(&sf.host_path),
             );
         }
+    };
+    mappings(&mut o, "Machine", false);
+    if running {
+        mappings(&mut o, "Transient", true);
         q(&mut o, "VRDEActiveConnection", "off");
         // From 6.0 the key itself ends in `=` (a VirtualBox bug).
         n(&mut o, if v6 { "VRDEClients=" } else { "VRDEClients" }, 0);
@@ -416,7 +405,8 @@ fn human(reg: &Registry, vm: &Vm) -> String {
 #[cfg(test)]
 mod tests {
     use super::fixtures::{
-        assert_in_order, created_vm, docker_machine_vm, keys, make_running, share, version,
+        DOCKER_MACHINE_NICS, HWVIRT_7, RECORDING_SCREEN0, assert_in_order, created_vm,
+        docker_machine_vm, keys, make_running, share, version,
     };
     use super::*;
 
@@ -440,36 +430,16 @@ mod tests {
         let (reg, mut vm) = docker_machine_vm("1024", "2", "82540EM");
         share(&mut vm, "hosthome", "/home");
         let out = machine_readable(&version("6.1.26r145957"), &reg, &vm);
-        assert_in_order(
-            &out,
+        let want = [
+            DOCKER_MACHINE_NICS,
             &[
-                "natnet1=\"nat\"",
-                "macaddress1=\"080027DC3858\"",
-                "cableconnected1=\"on\"",
-                "nic1=\"nat\"",
-                "nictype1=\"82540EM\"",
-                "nicspeed1=\"0\"",
-                "mtu=\"0\"",
-                "sockSnd=\"64\"",
-                "sockRcv=\"64\"",
-                "tcpWndSnd=\"64\"",
-                "tcpWndRcv=\"64\"",
-                "Forwarding(0)=\"ssh,tcp,127.0.0.1,49545,,22\"",
-                "hostonlyadapter2=\"vboxnet0\"",
-                "macaddress2=\"080027AFB224\"",
-                "cableconnected2=\"on\"",
-                "nic2=\"hostonly\"",
-                "nictype2=\"82540EM\"",
-                "nicspeed2=\"0\"",
-                "nic3=\"none\"",
-                "nic8=\"none\"",
-                "hidpointing=\"ps2mouse\"",
                 "SharedFolderNameMachineMapping1=\"hosthome\"",
                 "SharedFolderPathMachineMapping1=\"/home\"",
                 "videocap=\"off\"",
                 "GuestMemoryBalloon=0",
             ],
-        );
+        ];
+        assert_in_order(&out, &want.concat());
         assert_eq!(
             keys(&out)[..12],
             [
@@ -515,101 +485,78 @@ mod tests {
         let dir = "/Users/sde3/.minikube/machines/minikube/minikube";
         let nvram = format!("BIOS NVRAM File=\"{dir}/minikube.nvram\"");
         let rec = format!("rec_screen_dest_filename=\"{dir}/minikube-screen0.webm\"");
-        let mut want = vec![
-            "ostype=\"Linux 2.6 / 3.x / 4.x / 5.x (64-bit)\"",
-            "UUID=\"c920483a-6afe-428f-ba48-e3f81db2be7c\"",
-            "hardwareuuid=\"c920483a-6afe-428f-ba48-e3f81db2be7c\"",
-            "memory=1024",
-            "hpet=\"on\"",
-            "cpu-profile=\"host\"",
-            "chipset=\"piix3\"",
-            "firmware=\"BIOS\"",
-            "cpus=2",
-            "x2apic=\"off\"",
-            "nested-hw-virt=\"off\"",
-            "cpuid-portability-level=0",
-            "bootmenu=\"messageandmenu\"",
-            "boot1=\"dvd\"",
-            "biossystemtimeoffset=0",
-            &nvram,
-            "rtcuseutc=\"on\"",
-            "hwvirtex=\"on\"",
-            "nestedpaging=\"on\"",
-            "largepages=\"on\"",
-            "vtxvpid=\"on\"",
-            "vtxux=\"on\"",
-            "virtvmsavevmload=\"on\"",
-            "iommu=\"none\"",
-            "paravirtprovider=\"default\"",
-            "effparavirtprovider=\"kvm\"",
-            "VMState=\"poweroff\"",
-            "VMStateChangeTime=\"2021-08-19T15:32:34.902000000\"",
-            "graphicscontroller=\"vboxvga\"",
-            "defaultfrontend=\"\"",
-            "vmprocpriority=\"default\"",
-            "storagecontrollerbootable0=\"on\"",
-            "\"SATA-0-0\"=\"/Users/sde3/.minikube/machines/minikube/boot2docker.iso\"",
-            "\"SATA-ImageUUID-0-0\"=\"e19bbcd1-04d1-4c45-b05a-07bf985467e0\"",
-            "\"SATA-tempeject-0-0\"=\"off\"",
-            "\"SATA-IsEjected-0-0\"=\"off\"",
-            "\"SATA-hot-pluggable-0-0\"=\"off\"",
-            "\"SATA-nonrotational-0-0\"=\"off\"",
-            "\"SATA-discard-0-0\"=\"off\"",
-            "\"SATA-1-0\"=\"/Users/sde3/.minikube/machines/minikube/disk.vmdk\"",
-            "\"SATA-ImageUUID-1-0\"=\"adc5121f-6e26-48ab-ba4b-ca777f440673\"",
-            "\"SATA-hot-pluggable-1-0\"=\"off\"",
-            "\"SATA-nonrotational-1-0\"=\"off\"",
-            "\"SATA-discard-1-0\"=\"off\"",
-            "\"SATA-2-0\"=\"none\"",
-            "\"SATA-29-0\"=\"none\"",
-            "natnet1=\"nat\"",
-            "macaddress1=\"080027DC3858\"",
-            "cableconnected1=\"on\"",
-            "nic1=\"nat\"",
-            "nictype1=\"82540EM\"",
-            "nicspeed1=\"0\"",
-            "mtu=\"0\"",
-            "sockSnd=\"64\"",
-            "sockRcv=\"64\"",
-            "tcpWndSnd=\"64\"",
-            "tcpWndRcv=\"64\"",
-            "Forwarding(0)=\"ssh,tcp,127.0.0.1,49545,,22\"",
-            "hostonlyadapter2=\"vboxnet0\"",
-            "macaddress2=\"080027AFB224\"",
-            "cableconnected2=\"on\"",
-            "nic2=\"hostonly\"",
-            "nictype2=\"82540EM\"",
-            "nicspeed2=\"0\"",
-            "nic3=\"none\"",
-            "nic8=\"none\"",
-            "hidpointing=\"ps2mouse\"",
-            "lpt2=\"off\"",
-            "audio=\"default\"",
-            "audio_out=\"off\"",
-            "audio_in=\"off\"",
-            "clipboard=\"disabled\"",
-            "draganddrop=\"disabled\"",
-            "vrde=\"off\"",
-            "usb=\"off\"",
-            "ehci=\"off\"",
-            "xhci=\"off\"",
-            "SharedFolderNameMachineMapping1=\"hosthome\"",
-            "SharedFolderPathMachineMapping1=\"/home\"",
-            "recording_enabled=\"off\"",
-            "recording_screens=1",
-            " rec_screen0",
-            "rec_screen_enabled=\"on\"",
-            "rec_screen_id=0",
-            "rec_screen_video_enabled=\"on\"",
-            "rec_screen_audio_enabled=\"off\"",
-            "rec_screen_dest=\"File\"",
-            &rec,
-            "rec_screen_opts=\"vc_enabled=true,ac_enabled=false,ac_profile=med\"",
-            "rec_screen_video_res_xy=\"1024x768\"",
-            "rec_screen_video_rate_kbps=512",
-            "rec_screen_video_fps=25",
-            "GuestMemoryBalloon=0",
-        ];
+        let mut want = [
+            &[
+                "ostype=\"Linux 2.6 / 3.x / 4.x / 5.x (64-bit)\"",
+                "UUID=\"c920483a-6afe-428f-ba48-e3f81db2be7c\"",
+                "hardwareuuid=\"c920483a-6afe-428f-ba48-e3f81db2be7c\"",
+                "memory=1024",
+                "hpet=\"on\"",
+                "cpu-profile=\"host\"",
+                "chipset=\"piix3\"",
+                "firmware=\"BIOS\"",
+                "cpus=2",
+                "x2apic=\"off\"",
+                "nested-hw-virt=\"off\"",
+                "cpuid-portability-level=0",
+                "bootmenu=\"messageandmenu\"",
+                "boot1=\"dvd\"",
+                "biossystemtimeoffset=0",
+                &nvram,
+                "rtcuseutc=\"on\"",
+            ][..],
+            HWVIRT_7,
+            &[
+                "iommu=\"none\"",
+                "paravirtprovider=\"default\"",
+                "effparavirtprovider=\"kvm\"",
+                "VMState=\"poweroff\"",
+                "VMStateChangeTime=\"2021-08-19T15:32:34.902000000\"",
+                "graphicscontroller=\"vboxvga\"",
+                "defaultfrontend=\"\"",
+                "vmprocpriority=\"default\"",
+                "storagecontrollerbootable0=\"on\"",
+                "\"SATA-0-0\"=\"/Users/sde3/.minikube/machines/minikube/boot2docker.iso\"",
+                "\"SATA-ImageUUID-0-0\"=\"e19bbcd1-04d1-4c45-b05a-07bf985467e0\"",
+                "\"SATA-tempeject-0-0\"=\"off\"",
+                "\"SATA-IsEjected-0-0\"=\"off\"",
+                "\"SATA-hot-pluggable-0-0\"=\"off\"",
+                "\"SATA-nonrotational-0-0\"=\"off\"",
+                "\"SATA-discard-0-0\"=\"off\"",
+                "\"SATA-1-0\"=\"/Users/sde3/.minikube/machines/minikube/disk.vmdk\"",
+                "\"SATA-ImageUUID-1-0\"=\"adc5121f-6e26-48ab-ba4b-ca777f440673\"",
+                "\"SATA-hot-pluggable-1-0\"=\"off\"",
+                "\"SATA-nonrotational-1-0\"=\"off\"",
+                "\"SATA-discard-1-0\"=\"off\"",
+                "\"SATA-2-0\"=\"none\"",
+                "\"SATA-29-0\"=\"none\"",
+            ],
+            DOCKER_MACHINE_NICS,
+            &[
+                "lpt2=\"off\"",
+                "audio=\"default\"",
+                "audio_out=\"off\"",
+                "audio_in=\"off\"",
+                "clipboard=\"disabled\"",
+                "draganddrop=\"disabled\"",
+                "vrde=\"off\"",
+                "usb=\"off\"",
+                "ehci=\"off\"",
+                "xhci=\"off\"",
+                "SharedFolderNameMachineMapping1=\"hosthome\"",
+                "SharedFolderPathMachineMapping1=\"/home\"",
+            ],
+            RECORDING_SCREEN0,
+            &[
+                &rec,
+                "rec_screen_opts=\"vc_enabled=true,ac_enabled=false,ac_profile=med\"",
+                "rec_screen_video_res_xy=\"1024x768\"",
+                "rec_screen_video_rate_kbps=512",
+                "rec_screen_video_fps=25",
+                "GuestMemoryBalloon=0",
+            ],
+        ]
+        .concat();
         assert_in_order(&out, &want);
         assert!(out.ends_with("rec_screen_video_fps=25\nGuestMemoryBalloon=0\n"));
         assert!(!out.contains("\"SATA-tempeject\"="));
@@ -696,40 +643,40 @@ mod tests {
         let dir = "/Users/sde3/.minikube/machines/minikube/minikube";
         let nvram = format!("NvramFile=\"{dir}/minikube.nvram\"");
         let want = [
-            "name=\"minikube\"",
-            "encryption=\"disabled\"",
-            "groups=\"/\"",
-            "platformArchitecture=\"x86\"",
-            "ostype=\"Linux 2.6 / 3.x / 4.x / 5.x (64-bit)\"",
-            "cpuexecutioncap=100",
-            "cpu-profile=\"host\"",
-            "chipset=\"piix3\"",
-            "firmware=\"BIOS\"",
-            "cpus=2",
-            "hpet=\"on\"",
-            "pae=\"on\"",
-            "x2apic=\"off\"",
-            "nested-hw-virt=\"off\"",
-            "hwvirtex=\"on\"",
-            "nestedpaging=\"on\"",
-            "largepages=\"on\"",
-            "vtxvpid=\"on\"",
-            "vtxux=\"on\"",
-            "virtvmsavevmload=\"on\"",
-            "cpuid-portability-level=0",
-            "bootmenu=\"messageandmenu\"",
-            "biossystemtimeoffset=0",
-            &nvram,
-            "rtcuseutc=\"on\"",
-            "iommu=\"none\"",
-            "paravirtprovider=\"default\"",
-            "\"SATA-tempeject-0-0\"=\"off\"",
-            "xhci=\"off\"",
-            "recording_started=\"off\"",
-            "recording_enabled=\"off\"",
-            " rec_screen0",
-            "GuestMemoryBalloon=0",
-        ];
+            &[
+                "name=\"minikube\"",
+                "encryption=\"disabled\"",
+                "groups=\"/\"",
+                "platformArchitecture=\"x86\"",
+                "ostype=\"Linux 2.6 / 3.x / 4.x / 5.x (64-bit)\"",
+                "cpuexecutioncap=100",
+                "cpu-profile=\"host\"",
+                "chipset=\"piix3\"",
+                "firmware=\"BIOS\"",
+                "cpus=2",
+                "hpet=\"on\"",
+                "pae=\"on\"",
+                "x2apic=\"off\"",
+                "nested-hw-virt=\"off\"",
+            ][..],
+            HWVIRT_7,
+            &[
+                "cpuid-portability-level=0",
+                "bootmenu=\"messageandmenu\"",
+                "biossystemtimeoffset=0",
+                &nvram,
+                "rtcuseutc=\"on\"",
+                "iommu=\"none\"",
+                "paravirtprovider=\"default\"",
+                "\"SATA-tempeject-0-0\"=\"off\"",
+                "xhci=\"off\"",
+                "recording_started=\"off\"",
+                "recording_enabled=\"off\"",
+                " rec_screen0",
+                "GuestMemoryBalloon=0",
+            ],
+        ]
+        .concat();
         assert_in_order(&out, &want);
         assert!(!out.contains("Encryption:"));
         assert!(!out.contains("BIOS NVRAM File"));

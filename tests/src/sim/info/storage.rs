@@ -98,7 +98,7 @@ pub(super) fn storage(o: &mut String, v: &SimVersion, reg: &Registry, vm: &Vm) {
 
 #[cfg(test)]
 mod tests {
-    use super::super::fixtures::{assert_in_order, docker_machine_vm, version};
+    use super::super::fixtures::{RECORDING_SCREEN0, assert_in_order, docker_machine_vm, version};
     use super::super::machine_readable;
     use crate::sim::state::{Attachment, StorageController};
 
@@ -122,17 +122,7 @@ mod tests {
             "\"SATA-2-0\"=\"none\"",
         ];
         assert_in_order(&out, &want);
-        want = vec![
-            "xhci=\"off\"",
-            "recording_enabled=\"off\"",
-            "recording_screens=1",
-            " rec_screen0",
-            "rec_screen_enabled=\"on\"",
-            "rec_screen_id=0",
-            "rec_screen_video_enabled=\"on\"",
-            "rec_screen_audio_enabled=\"off\"",
-            "rec_screen_dest=\"File\"",
-        ];
+        want = [&["xhci=\"off\""][..], RECORDING_SCREEN0].concat();
         assert_in_order(&out, &want);
         assert!(!out.contains("NVRAM"));
         assert!(out.contains("ostype=\"Linux 2.6 / 3.x / 4.x (64-bit)\"\n"));

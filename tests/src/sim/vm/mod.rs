@@ -23,11 +23,11 @@ pub use register::{createvm, default_machine_folder, unregistervm};
 pub use sharedfolder::sharedfolder;
 pub use storage::{storageattach, storagectl};
 
-use super::Sim;
 use super::errors::{
     Context, SimResult, VBOX_E_INVALID_OBJECT_STATE, VBOX_E_OBJECT_NOT_FOUND, VBoxError, com_error,
 };
-use super::state::{Registry, Vm, VmState, now_state_time, pid_alive};
+use super::state::{LockedRegistry, Registry, Vm, VmState, now_state_time, pid_alive};
+use super::{Sim, internal};
 
 /// Progress as VBoxManage prints it on stderr for long operations.
 pub const PROGRESS: &str = "0%...10%...20%...30%...40%...50%...60%...70%...80%...90%...100%\n";
@@ -108,17 +108,45 @@ pub fn find_vm(sim: &Sim, reg: &Registry, cmd: &str, name: &str) -> SimResult<us
         .ok_or_else(|| machine_not_found(sim, cmd, name))
 }
 
-/// The error VirtualBox gives when another session holds the machine's lock.
-fn locked_for_session(vm: &Vm, line: u32, file: &'static str) -> VBoxError {
+/// The VM named `name` as it is now: a copy with its state brought up to date
+/// ([`refresh_state`]), and its index in the registry.
+pub fn current_vm(sim: &Sim, reg: &Registry, cmd: &str, name: &str) -> SimResult<(usize, Vm)> {
+    let idx = find_vm(sim, reg, cmd, name)?;
+    let mut vm = reg.vms[idx].clone();
+    refresh_state(&mut vm);
+    Ok((idx, vm))
+}
+
+/// [`current_vm`], with a state that changed written back to the registry.
+pub fn current_vm_saved(
+    sim: &Sim,
+    reg: &mut LockedRegistry,
+    cmd: &str,
+    name: &str,
+) -> SimResult<(usize, Vm)> {
+    let idx = find_vm(sim, &reg.reg, cmd, name)?;
+    if refresh_state(&mut reg.reg.vms[idx]) {
+        reg.save().map_err(|e| internal(&e.to_string()))?;
+    }
+    Ok((idx, reg.reg.vms[idx].clone()))
+}
+
+/// VBOX_E_INVALID_OBJECT_STATE from the machine: its session forbids the call.
+fn invalid_machine_state(msg: &str, ctx: Context) -> VBoxError {
     com_error(
-        &format!(
-            "The machine '{}' is already locked for a session (or being unlocked)",
-            vm.name
-        ),
+        msg,
         VBOX_E_INVALID_OBJECT_STATE,
         "MachineWrap",
         "IMachine",
         true,
+        ctx,
+    )
+}
+
+/// The error VirtualBox gives when another session holds the machine's lock.
+fn locked_for_session(name: &str, line: u32, file: &'static str) -> VBoxError {
+    invalid_machine_state(
+        &format!("The machine '{name}' is already locked for a session (or being unlocked)"),
         Context {
             call: "LockMachine(a->session, LockType_Write)",
             file,

@@ -1,7 +1,7 @@
 //! `modifyvm`: the option table (plain, per-adapter and VirtualBox 7's dashed spellings), the
 //! setters' range checks and error lines by version, and NAT port-forwarding rules.
 
-use super::{find_vm, locked_for_session, refresh_state};
+use super::{current_vm, locked_for_session};
 use crate::sim::errors::{
     Context, NS_ERROR_INVALID_ARG, Outcome, SimResult, Syntax, VBoxError, argument_error,
     code_error, com_error, plain_error,
@@ -242,12 +242,10 @@ pub fn modifyvm(sim: &Sim, args: &[String]) -> SimResult {
     // VirtualBox finds the machine and takes its write lock before it reads a single option, so
     // an unknown or running VM is reported first, whatever the options say.
     let mut reg = sim.registry()?;
-    let idx = find_vm(sim, &reg.reg, "modifyvm", target)?;
-    let mut vm = reg.reg.vms[idx].clone();
-    refresh_state(&mut vm);
+    let (idx, mut vm) = current_vm(sim, &reg.reg, "modifyvm", target)?;
     if vm.session_held() {
         return Err(locked_for_session(
-            &vm,
+            &vm.name,
             modifyvm_lines(&sim.version).lock,
             "VBoxManageModifyVM.cpp",
         ));

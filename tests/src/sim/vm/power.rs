@@ -3,10 +3,12 @@
 
 use std::time::{Duration, Instant};
 
-use super::{PROGRESS, clear_transient_properties, find_vm, refresh_state};
+use super::{
+    PROGRESS, clear_transient_properties, current_vm, current_vm_saved, invalid_machine_state,
+};
 use crate::sim::errors::{
     Context, NS_ERROR_FAILURE, Outcome, SimResult, Syntax, VBOX_E_FILE_ERROR,
-    VBOX_E_INVALID_OBJECT_STATE, VBOX_E_INVALID_VM_STATE, VBoxError, com_error, plain_error,
+    VBOX_E_INVALID_VM_STATE, VBoxError, com_error, plain_error,
 };
 use crate::sim::getopt::{ArgsExt, Spec};
 use crate::sim::state::{
@@ -35,24 +37,14 @@ pub fn startvm(sim: &Sim, args: &[String]) -> SimResult {
     let mut out = Outcome::default();
     for name in names {
         let mut reg = sim.registry()?;
-        let idx = find_vm(sim, &reg.reg, "startvm", name)?;
-        let mut vm = reg.reg.vms[idx].clone();
-        refresh_state(&mut vm);
+        let (idx, mut vm) = current_vm(sim, &reg.reg, "startvm", name)?;
         if vm.session_held() {
-            return Err(com_error(
+            return Err(invalid_machine_state(
                 &format!(
                     "The machine '{}' is already locked by a session (or being locked or unlocked)",
                     vm.name
                 ),
-                VBOX_E_INVALID_OBJECT_STATE,
-                "MachineWrap",
-                "IMachine",
-                true,
-                Context {
-                    call: "LaunchVMProcess(a->session, sessionType.raw(), ComSafeArrayAsInParam(aBstrEnv), progress.asOutParam())",
-                    file: "VBoxManageMisc.cpp",
-                    line: if sim.version.major >= 7 { 881 } else { 727 },
-                },
+                launch_context(sim),
             ));
         }
         if sim.vmnet()
@@ -61,23 +53,8 @@ pub fn startvm(sim: &Sim, args: &[String]) -> SimResult {
             return Err(legacy_hostonly(&mut reg, name, &nic.hostonly_adapter));
         }
         check_startable(sim, &reg.reg, &vm)?;
-        let pid = crate::vmproc::spawn_vm_process(sim, &vm).map_err(|e| {
-            com_error(
-                &format!(
-                    "The virtual machine '{}' has terminated unexpectedly during startup ({e})",
-                    vm.name
-                ),
-                NS_ERROR_FAILURE,
-                "MachineWrap",
-                "IMachine",
-                false,
-                Context {
-                    call: "LaunchVMProcess",
-                    file: "VBoxManageMisc.cpp",
-                    line: 727,
-                },
-            )
-        })?;
+        let pid = crate::vmproc::spawn_vm_process(sim, &vm)
+            .map_err(|e| terminated_during_startup(&vm.name, &format!("({e})")))?;
         vm.session_pid = Some(pid);
         vm.state = VmState::Running;
         vm.state_change_time = now_state_time();
@@ -127,6 +104,31 @@ fn legacy_hostonly(reg: &mut LockedRegistry, vm: &str, interface: &str) -> VBoxE
     }
 }
 
+/// The VM process died while the VM was starting; `detail` says how.
+pub(super) fn terminated_during_startup(vm: &str, detail: &str) -> VBoxError {
+    com_error(
+        &format!("The virtual machine '{vm}' has terminated unexpectedly during startup {detail}"),
+        NS_ERROR_FAILURE,
+        "MachineWrap",
+        "IMachine",
+        false,
+        Context {
+            call: "LaunchVMProcess",
+            file: "VBoxManageMisc.cpp",
+            line: 727,
+        },
+    )
+}
+
+/// Where `startvm` launches the VM process: the Context line of the errors it reports there.
+fn launch_context(sim: &Sim) -> Context {
+    Context {
+        call: "LaunchVMProcess(a->session, sessionType.raw(), ComSafeArrayAsInParam(aBstrEnv), progress.asOutParam())",
+        file: "VBoxManageMisc.cpp",
+        line: if sim.version.major >= 7 { 881 } else { 727 },
+    }
+}
+
 /// What VirtualBox checks when it powers a VM on: its adapters and media exist.
 fn check_startable(sim: &Sim, reg: &Registry, vm: &Vm) -> SimResult<()> {
     for nic in &vm.nics {
@@ -145,11 +147,7 @@ fn check_startable(sim: &Sim, reg: &Registry, vm: &Vm) -> SimResult<()> {
                 "ConsoleWrap",
                 "IConsole",
                 false,
-                Context {
-                    call: "LaunchVMProcess(a->session, sessionType.raw(), ComSafeArrayAsInParam(aBstrEnv), progress.asOutParam())",
-                    file: "VBoxManageMisc.cpp",
-                    line: if sim.version.major >= 7 { 881 } else { 727 },
-                },
+                launch_context(sim),
             ));
         }
     }
@@ -168,11 +166,7 @@ fn check_startable(sim: &Sim, reg: &Registry, vm: &Vm) -> SimResult<()> {
                     "MediumWrap",
                     "IMedium",
                     true,
-                    Context {
-                        call: "LaunchVMProcess(a->session, sessionType.raw(), ComSafeArrayAsInParam(aBstrEnv), progress.asOutParam())",
-                        file: "VBoxManageMisc.cpp",
-                        line: if sim.version.major >= 7 { 881 } else { 727 },
-                    },
+                    launch_context(sim),
                 ));
             }
         }
@@ -200,12 +194,7 @@ pub fn controlvm(sim: &Sim, args: &[String]) -> SimResult {
         ));
     }
     let mut reg = sim.registry()?;
-    let idx = find_vm(sim, &reg.reg, "controlvm", target)?;
-    let mut vm = reg.reg.vms[idx].clone();
-    if refresh_state(&mut vm) {
-        reg.reg.vms[idx] = vm.clone();
-        reg.save().map_err(|e| internal(&e.to_string()))?;
-    }
+    let (idx, mut vm) = current_vm_saved(sim, &mut reg, "controlvm", target)?;
     if !vm.state.is_active() {
         let dot = if sim.version.major >= 7 { "." } else { "" };
         return Err(plain_error(&[&format!(

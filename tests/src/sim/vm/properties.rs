@@ -3,10 +3,10 @@
 
 use std::time::{Duration, Instant};
 
-use super::{find_vm, refresh_state};
+use super::{current_vm, find_vm};
 use crate::sim::errors::{Outcome, SimResult, Syntax, VBoxError, plain_error};
 use crate::sim::getopt::{ArgsExt, Spec};
-use crate::sim::state::{GuestProperty, now_nanos};
+use crate::sim::state::{GuestProperty, iso_seconds, now_nanos};
 use crate::sim::{Sim, internal};
 
 pub fn guestproperty(sim: &Sim, args: &[String]) -> SimResult {
@@ -28,9 +28,7 @@ pub fn guestproperty(sim: &Sim, args: &[String]) -> SimResult {
                 ));
             };
             let reg = sim.registry()?;
-            let idx = find_vm(sim, &reg.reg, "guestproperty", vmname)?;
-            let mut vm = reg.reg.vms[idx].clone();
-            refresh_state(&mut vm);
+            let (_, vm) = current_vm(sim, &reg.reg, "guestproperty", vmname)?;
             Ok(Outcome::ok(match vm.guest_properties.get(prop) {
                 Some(p) if parsed.has("verbose") => {
                     format!(
@@ -153,9 +151,7 @@ pub fn guestproperty(sim: &Sim, args: &[String]) -> SimResult {
                 ));
             };
             let reg = sim.registry()?;
-            let idx = find_vm(sim, &reg.reg, "guestproperty", vmname)?;
-            let mut vm = reg.reg.vms[idx].clone();
-            refresh_state(&mut vm);
+            let (_, vm) = current_vm(sim, &reg.reg, "guestproperty", vmname)?;
             let patterns: Vec<&str> = parsed
                 .value_of("patterns")
                 .map(|p| p.split('|').collect())
@@ -216,15 +212,7 @@ fn format_properties(sim: &Sim, props: &[(&String, &GuestProperty)], old: bool) 
             let millis = ((p.timestamp / 1_000_000) % 1000) as u16;
             let t = time::OffsetDateTime::from_unix_timestamp(secs)
                 .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
-            let stamp = format!(
-                "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{millis:03}Z",
-                t.year(),
-                u8::from(t.month()),
-                t.day(),
-                t.hour(),
-                t.minute(),
-                t.second()
-            );
+            let stamp = format!("{}.{millis:03}Z", iso_seconds(t));
             let value = format!("'{}'", p.value);
             let mut line = format!("{k:<name_w$} = {value:<val_w$} @ {stamp}");
             if !p.flags.is_empty() {
@@ -260,45 +248,56 @@ mod tests {
         }
     }
 
-    fn prop(value: &str, millis: u128, flags: &str) -> GuestProperty {
-        GuestProperty {
-            value: value.into(),
-            timestamp: millis * 1_000_000 + 123,
-            flags: flags.into(),
-        }
+    /// Properties from (name, value, timestamp in nanoseconds, flags).
+    fn props(list: &[(&str, &str, u128, &str)]) -> Vec<(String, GuestProperty)> {
+        list.iter()
+            .map(|&(name, value, timestamp, flags)| {
+                let p = GuestProperty {
+                    value: value.into(),
+                    timestamp,
+                    flags: flags.into(),
+                };
+                (name.to_string(), p)
+            })
+            .collect()
+    }
+
+    /// `enumerate`'s listing of `all` as `version` prints it.
+    fn listing(version: &str, all: &[(String, GuestProperty)]) -> String {
+        let view: Vec<(&String, &GuestProperty)> = all.iter().map(|(k, p)| (k, p)).collect();
+        format_properties(&sim(version), &view, false)
+    }
+
+    /// A timestamp in nanoseconds from one in milliseconds (with some nanoseconds).
+    fn ms(millis: u128) -> u128 {
+        millis * 1_000_000 + 123
     }
 
     #[test]
     fn enumerate_before_7_matches_the_real_5_2_8_lines() {
         let sample =
             include_str!("../../../../vbox-driver/tests/samples/guestproperty-enumerate-5.2.8.txt");
-        let names = [
-            "/VirtualBox/GuestInfo/OS/Product".to_string(),
-            "/VirtualBox/GuestInfo/Net/0/V4/IP".to_string(),
-            "/VirtualBox/HostInfo/VBoxVerExt".to_string(),
-        ];
-        let ps = [
-            GuestProperty {
-                value: "Linux".into(),
-                timestamp: 1523628880072208000,
-                flags: String::new(),
-            },
-            GuestProperty {
-                value: "10.0.2.15".into(),
-                timestamp: 1523628880075172000,
-                flags: String::new(),
-            },
-            GuestProperty {
-                value: "5.2.8".into(),
-                timestamp: 1523628858745494000,
-                flags: "TRANSIENT, RDONLYGUEST".into(),
-            },
-        ];
-        let props: Vec<(&String, &GuestProperty)> = names.iter().zip(ps.iter()).collect();
-        assert_eq!(
-            format_properties(&sim("5.2.8r121009"), &props, false),
-            sample
-        );
+        let all = props(&[
+            (
+                "/VirtualBox/GuestInfo/OS/Product",
+                "Linux",
+                1523628880072208000,
+                "",
+            ),
+            (
+                "/VirtualBox/GuestInfo/Net/0/V4/IP",
+                "10.0.2.15",
+                1523628880075172000,
+                "",
+            ),
+            (
+                "/VirtualBox/HostInfo/VBoxVerExt",
+                "5.2.8",
+                1523628858745494000,
+                "TRANSIENT, RDONLYGUEST",
+            ),
+        ]);
+        assert_eq!(listing("5.2.8r121009", &all), sample);
     }
 
     #[test]
@@ -307,46 +306,56 @@ mod tests {
             include_str!("../../../../vbox-driver/tests/samples/guestproperty-enumerate-7.2.4.txt");
         // The real listing had more properties than the excerpt; two stand in for the longest
         // name (42) and the longest value (28 or more) that set its column widths.
-        let mut all: Vec<(String, GuestProperty)> = vec![
+        let mut all = props(&[
             (
-                "/VirtualBox/GuestAdd/GuiOnFocus".into(),
-                prop("0", 1763636087167, "TRANSIENT, RDONLYGUEST"),
+                "/VirtualBox/GuestAdd/GuiOnFocus",
+                "0",
+                ms(1763636087167),
+                "TRANSIENT, RDONLYGUEST",
             ),
             (
-                "/VirtualBox/GuestAdd/Revision".into(),
-                prop("161033", 1763635761849, ""),
+                "/VirtualBox/GuestAdd/Revision",
+                "161033",
+                ms(1763635761849),
+                "",
             ),
             (
-                "/VirtualBox/GuestAdd/Version".into(),
-                prop("6.1.50", 1763635761849, ""),
+                "/VirtualBox/GuestAdd/Version",
+                "6.1.50",
+                ms(1763635761849),
+                "",
             ),
             (
-                "/VirtualBox/GuestInfo/Net/0/MAC".into(),
-                prop("08002767E8B0", 1763635761999, ""),
+                "/VirtualBox/GuestInfo/Net/0/MAC",
+                "08002767E8B0",
+                ms(1763635761999),
+                "",
             ),
             (
-                "/VirtualBox/GuestInfo/Net/0/Status".into(),
-                prop("Up", 1763635761999, ""),
+                "/VirtualBox/GuestInfo/Net/0/Status",
+                "Up",
+                ms(1763635761999),
+                "",
             ),
             (
-                "/VirtualBox/HostInfo/GUI/LanguageIDxxxxxxx".into(),
-                prop("x", 1763635761999, ""),
+                "/VirtualBox/HostInfo/GUI/LanguageIDxxxxxxx",
+                "x",
+                ms(1763635761999),
+                "",
             ),
             (
-                "/VirtualBox/HostInfo/VBoxVerExt".into(),
-                prop("7.2.4 r170995 (a long value here)", 1763635761999, ""),
+                "/VirtualBox/HostInfo/VBoxVerExt",
+                "7.2.4 r170995 (a long value here)",
+                ms(1763635761999),
+                "",
             ),
-        ];
+        ]);
         all.sort_by(|a, b| a.0.cmp(&b.0));
         assert_eq!(all[5].0.len(), 42);
-        let props: Vec<(&String, &GuestProperty)> = all.iter().map(|(k, v)| (k, v)).collect();
-        let out = format_properties(&sim("7.2.4r170995"), &props, false);
+        let out = listing("7.2.4r170995", &all);
         let shown: String = out.lines().take(5).map(|l| format!("{l}\n")).collect();
         assert_eq!(shown, sample);
-        assert_eq!(
-            format_properties(&sim("7.0.20r163906"), &[], false),
-            "No properties found.\n"
-        );
+        assert_eq!(listing("7.0.20r163906", &[]), "No properties found.\n");
     }
 
     #[test]

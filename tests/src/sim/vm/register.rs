@@ -4,7 +4,7 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use super::{PROGRESS, find_vm, refresh_state};
+use super::{PROGRESS, current_vm, invalid_machine_state};
 use crate::sim::errors::{
     Context, Outcome, SimResult, Syntax, VBOX_E_FILE_ERROR, VBOX_E_INVALID_OBJECT_STATE, com_error,
     plain_error,
@@ -163,19 +163,13 @@ pub fn unregistervm(sim: &Sim, args: &[String]) -> SimResult {
         return Err(sim.syntax("unregistervm", Syntax::Message("VM name required".into())));
     };
     let mut reg = sim.registry()?;
-    let idx = find_vm(sim, &reg.reg, "unregistervm", &target)?;
-    let mut vm = reg.reg.vms[idx].clone();
-    refresh_state(&mut vm);
+    let (idx, vm) = current_vm(sim, &reg.reg, "unregistervm", &target)?;
     if vm.session_held() {
-        return Err(com_error(
+        return Err(invalid_machine_state(
             &format!(
                 "Cannot unregister the machine '{}' while it is locked",
                 vm.name
             ),
-            VBOX_E_INVALID_OBJECT_STATE,
-            "MachineWrap",
-            "IMachine",
-            true,
             Context {
                 call: "Unregister(CleanupMode_DetachAllReturnHardDisksOnly, ComSafeArrayAsOutParam(aMedia))",
                 file: "VBoxManageMisc.cpp",
@@ -190,13 +184,7 @@ pub fn unregistervm(sim: &Sim, args: &[String]) -> SimResult {
         for ctl in &vm.controllers {
             for a in &ctl.attachments {
                 let Some(uuid) = &a.medium else { continue };
-                let used_elsewhere = reg.reg.vms.iter().any(|o| {
-                    o.controllers
-                        .iter()
-                        .flat_map(|c| &c.attachments)
-                        .any(|x| x.medium.as_ref() == Some(uuid))
-                });
-                if used_elsewhere {
+                if reg.reg.vms.iter().any(|o| o.uses_medium(uuid)) {
                     continue;
                 }
                 if let Some(mi) = reg.reg.media.iter().position(|m| &m.uuid == uuid) {

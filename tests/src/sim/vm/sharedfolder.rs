@@ -1,8 +1,8 @@
 //! `sharedfolder add|remove`: a VM's shared folders, permanent or (on a running VM) transient.
 
-use super::{find_vm, locked_for_session, refresh_state};
+use super::{current_vm, locked_for_session};
 use crate::sim::errors::{
-    Code, Context, Outcome, SimResult, Syntax, VBOX_E_OBJECT_NOT_FOUND, com_error,
+    Context, Outcome, SimResult, Syntax, VBOX_E_OBJECT_IN_USE, VBOX_E_OBJECT_NOT_FOUND, com_error,
 };
 use crate::sim::getopt::{ArgsExt, Spec};
 use crate::sim::state::SharedFolder;
@@ -38,12 +38,10 @@ pub fn sharedfolder(sim: &Sim, args: &[String]) -> SimResult {
         ));
     };
     let mut reg = sim.registry()?;
-    let idx = find_vm(sim, &reg.reg, "sharedfolder", target)?;
-    let mut vm = reg.reg.vms[idx].clone();
-    refresh_state(&mut vm);
+    let (idx, mut vm) = current_vm(sim, &reg.reg, "sharedfolder", target)?;
     let transient = parsed.has("transient");
     if vm.state.is_active() && !transient {
-        return Err(locked_for_session(&vm, 1165, "VBoxManageMisc.cpp"));
+        return Err(locked_for_session(&vm.name, 1165, "VBoxManageMisc.cpp"));
     }
     match verb.as_str() {
         "add" => {
@@ -56,7 +54,7 @@ pub fn sharedfolder(sim: &Sim, args: &[String]) -> SimResult {
             if vm.shared_folders.iter().any(|s| s.name == name) {
                 return Err(com_error(
                     &format!("Shared folder named '{name}' already exists"),
-                    VBOX_E_OBJECT_IN_USE_CODE,
+                    VBOX_E_OBJECT_IN_USE,
                     "SessionMachine",
                     "IMachine",
                     true,
@@ -103,9 +101,3 @@ pub fn sharedfolder(sim: &Sim, args: &[String]) -> SimResult {
     reg.save().map_err(|e| internal(&e.to_string()))?;
     Ok(Outcome::default())
 }
-
-const VBOX_E_OBJECT_IN_USE_CODE: Code = Code {
-    name: "VBOX_E_OBJECT_IN_USE",
-    hex: "0x80bb000c",
-    text: "Object in use",
-};

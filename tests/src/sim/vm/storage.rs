@@ -1,10 +1,10 @@
 //! `storagectl` and `storageattach`: a VM's storage controllers and the media attached to
 //! their ports.
 
-use super::{find_vm, locked_for_session, refresh_state};
+use super::{current_vm, locked_for_session};
 use crate::sim::errors::{
-    Code, Context, Outcome, SimResult, Syntax, VBOX_E_OBJECT_NOT_FOUND, VBoxError, com_error,
-    plain_error,
+    Context, Outcome, SimResult, Syntax, VBOX_E_OBJECT_IN_USE, VBOX_E_OBJECT_NOT_FOUND, VBoxError,
+    com_error, plain_error,
 };
 use crate::sim::getopt::{ArgsExt, Spec};
 use crate::sim::state::{Attachment, StorageController};
@@ -35,12 +35,10 @@ pub fn storagectl(sim: &Sim, args: &[String]) -> SimResult {
         ));
     };
     let mut reg = sim.registry()?;
-    let idx = find_vm(sim, &reg.reg, "storagectl", target)?;
-    let mut vm = reg.reg.vms[idx].clone();
-    refresh_state(&mut vm);
+    let (idx, mut vm) = current_vm(sim, &reg.reg, "storagectl", target)?;
     if vm.session_held() {
         return Err(locked_for_session(
-            &vm,
+            &vm.name,
             1096,
             "VBoxManageStorageController.cpp",
         ));
@@ -72,11 +70,7 @@ pub fn storagectl(sim: &Sim, args: &[String]) -> SimResult {
         if vm.controller(name).is_some() {
             return Err(com_error(
                 &format!("Storage controller named '{name}' already exists"),
-                Code {
-                    name: "VBOX_E_OBJECT_IN_USE",
-                    hex: "0x80bb000c",
-                    text: "Object in use",
-                },
+                VBOX_E_OBJECT_IN_USE,
                 "SessionMachine",
                 "IMachine",
                 true,
@@ -189,12 +183,10 @@ pub fn storageattach(sim: &Sim, args: &[String]) -> SimResult {
             )
         })?;
     let mut reg = sim.registry()?;
-    let idx = find_vm(sim, &reg.reg, "storageattach", target)?;
-    let mut vm = reg.reg.vms[idx].clone();
-    refresh_state(&mut vm);
+    let (idx, mut vm) = current_vm(sim, &reg.reg, "storageattach", target)?;
     if vm.state.is_active() {
         return Err(locked_for_session(
-            &vm,
+            &vm.name,
             369,
             "VBoxManageStorageController.cpp",
         ));
