@@ -177,10 +177,7 @@ echo "LEFT vms=$(VBoxManage list vms | wc -l) ifs=$(VBoxManage list hostonlyifs 
 #[test]
 fn a_failed_up_removes_the_vms_it_created_and_the_next_up_converges() {
     let script = r#"
-cat > vswarm.yml <<'YML'
-name: fail
-nodes: [ { name: f1 }, { name: f2 } ]
-YML
+printf 'name: fail\nnodes: [ { name: f1 }, { name: f2 } ]\n' > vswarm.yml
 # The second startvm of the lab fails once, with VirtualBox's own error.
 VBOXSIM_FAIL=startvm:2 vswarm up > up1.txt 2> up1.err; echo "FAILED rc=$?"
 grep -q 'bringing up the VM of f' up1.err && echo "SAYS which node and step"

@@ -12,28 +12,15 @@ use images::{
     Cache, ChecksumOrigin, HttpSettings, ImageSource, Progress, PullError, PullOptions, PullPolicy,
     Pulled, ReleaseEndpoints, ResolvedFrom, Resolver, Url,
 };
-use support::{ChecksumBehaviour, IsoBehaviour, ProgressLog, ReleaseServer, TAG};
+use support::{
+    ChecksumBehaviour, IsoBehaviour, ProgressLog, ReleaseServer, TAG, check_for_newer, fresh_cache,
+    try_pull_latest,
+};
 use tokio::sync::{Notify, watch};
-
-fn check_for_newer() -> PullOptions {
-    PullOptions {
-        policy: PullPolicy::CheckForNewer,
-        expected_sha256: None,
-        ..PullOptions::default()
-    }
-}
 
 /// Pulls the server's latest release into `cache`, checking for a newer one.
 async fn pull_latest(cache: &Cache, server: &ReleaseServer) -> Pulled {
-    cache
-        .pull(
-            &ImageSource::Latest,
-            &server.resolver(),
-            &check_for_newer(),
-            |_| {},
-        )
-        .await
-        .unwrap()
+    try_pull_latest(cache, &server.resolver()).await.unwrap()
 }
 
 /// The ISO, partial and sidecar files under the cache (lock files aside).
@@ -54,8 +41,7 @@ async fn a_cut_download_resumes_and_verifies() {
         bytes: CUT_AFTER,
         cut: cut.clone(),
     });
-    let dir = tempfile::tempdir().unwrap();
-    let cache = Cache::new(dir.path().join("cache"));
+    let (_dir, cache) = fresh_cache();
     let log = ProgressLog::default();
     let record = log.recorder();
     // The server cuts the connection once the client has received everything sent so far.
@@ -151,8 +137,7 @@ async fn an_interrupted_pull_is_resumed_by_the_next_pull() {
         },
     )
     .unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let cache = Cache::new(dir.path().join("cache"));
+    let (_dir, cache) = fresh_cache();
     let notify_at_cut = move |event: Progress| {
         if let Progress::Downloading { done, .. } = event
             && done >= CUT_AFTER as u64
@@ -195,16 +180,9 @@ async fn an_interrupted_pull_is_resumed_by_the_next_pull() {
 async fn a_checksum_mismatch_leaves_nothing_in_the_cache() {
     let server = ReleaseServer::start(support::make_iso("b2d-v19.03.12", 32)).await;
     server.set_checksum(ChecksumBehaviour::Wrong);
-    let dir = tempfile::tempdir().unwrap();
-    let cache = Cache::new(dir.path().join("cache"));
+    let (_dir, cache) = fresh_cache();
 
-    let error = cache
-        .pull(
-            &ImageSource::Latest,
-            &server.resolver(),
-            &check_for_newer(),
-            |_| {},
-        )
+    let error = try_pull_latest(&cache, &server.resolver())
         .await
         .unwrap_err();
 
@@ -227,8 +205,7 @@ async fn a_checksum_mismatch_leaves_nothing_in_the_cache() {
 #[tokio::test]
 async fn a_wrong_configured_checksum_leaves_nothing_in_the_cache() {
     let server = ReleaseServer::start(support::make_iso("b2d-v19.03.12", 32)).await;
-    let dir = tempfile::tempdir().unwrap();
-    let cache = Cache::new(dir.path().join("cache"));
+    let (_dir, cache) = fresh_cache();
     let options = PullOptions {
         policy: PullPolicy::CheckForNewer,
         expected_sha256: Some(support::sha256_hex(b"what the user expected")),
@@ -267,17 +244,10 @@ async fn a_wrong_configured_checksum_leaves_nothing_in_the_cache() {
 async fn an_unpublished_checksum_is_refused_unless_allowed() {
     let server = ReleaseServer::start(support::make_iso("b2d-v19.03.12", 16)).await;
     server.set_checksum(ChecksumBehaviour::Missing);
-    let dir = tempfile::tempdir().unwrap();
-    let cache = Cache::new(dir.path().join("cache"));
+    let (_dir, cache) = fresh_cache();
     let log = ProgressLog::default();
 
-    let error = cache
-        .pull(
-            &ImageSource::Latest,
-            &server.resolver(),
-            &check_for_newer(),
-            |_| {},
-        )
+    let error = try_pull_latest(&cache, &server.resolver())
         .await
         .unwrap_err();
     assert!(matches!(error, PullError::Unverified { .. }), "{error:?}");
@@ -311,8 +281,7 @@ async fn an_unpublished_checksum_is_refused_unless_allowed() {
 
 #[tokio::test]
 async fn plain_http_is_refused_without_a_given_checksum() {
-    let dir = tempfile::tempdir().unwrap();
-    let cache = Cache::new(dir.path().join("cache"));
+    let (_dir, cache) = fresh_cache();
     let offline = support::resolver_for(&support::unreachable_releases_url(), None);
     // TEST-NET-1: nothing answers there, and nothing is asked.
     let source = ImageSource::parse("http://192.0.2.1/boot2docker.iso").unwrap();
@@ -332,8 +301,7 @@ async fn plain_http_is_refused_without_a_given_checksum() {
 #[tokio::test]
 async fn a_download_larger_than_the_cap_is_refused() {
     let server = ReleaseServer::start(support::make_iso("b2d-v19.03.12", 16)).await;
-    let dir = tempfile::tempdir().unwrap();
-    let cache = Cache::new(dir.path().join("cache"));
+    let (_dir, cache) = fresh_cache();
     let capped = PullOptions {
         max_bytes: Some(10_000),
         ..check_for_newer()
@@ -357,15 +325,8 @@ async fn a_download_larger_than_the_cap_is_refused() {
 #[tokio::test]
 async fn a_release_whose_iso_names_another_version_is_refused() {
     let server = ReleaseServer::start(support::make_iso("b2d-v18.09.1", 16)).await;
-    let dir = tempfile::tempdir().unwrap();
-    let cache = Cache::new(dir.path().join("cache"));
-    let error = cache
-        .pull(
-            &ImageSource::Latest,
-            &server.resolver(),
-            &check_for_newer(),
-            |_| {},
-        )
+    let (_dir, cache) = fresh_cache();
+    let error = try_pull_latest(&cache, &server.resolver())
         .await
         .unwrap_err();
     assert!(
@@ -383,8 +344,7 @@ async fn a_release_whose_iso_names_another_version_is_refused() {
 #[tokio::test]
 async fn an_iso_from_a_url_never_becomes_the_latest() {
     let server = ReleaseServer::start(support::make_iso("b2d-v19.03.12", 16)).await;
-    let dir = tempfile::tempdir().unwrap();
-    let cache = Cache::new(dir.path().join("cache"));
+    let (dir, cache) = fresh_cache();
     let release = pull_latest(&cache, &server).await;
     // A file claiming a newer version, and one claiming the same: both cached beside it.
     for (name, id) in [
@@ -425,16 +385,9 @@ async fn a_download_that_is_not_an_iso_is_refused() {
     let server = ReleaseServer::start(support::make_iso("b2d-v19.03.12", 16)).await;
     server.set_iso(IsoBehaviour::NotAnIso);
     server.set_checksum(ChecksumBehaviour::Missing);
-    let dir = tempfile::tempdir().unwrap();
-    let cache = Cache::new(dir.path().join("cache"));
+    let (_dir, cache) = fresh_cache();
 
-    let error = cache
-        .pull(
-            &ImageSource::Latest,
-            &server.resolver(),
-            &check_for_newer(),
-            |_| {},
-        )
+    let error = try_pull_latest(&cache, &server.resolver())
         .await
         .unwrap_err();
 
@@ -521,8 +474,7 @@ async fn ten_concurrent_pulls_download_once() {
 async fn a_download_locked_by_another_process_is_waited_for() {
     let server = ReleaseServer::start(support::make_iso("b2d-v19.03.12", 16)).await;
     let source = ImageSource::parse(&server.iso_url()).unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let cache = Cache::new(dir.path().join("cache"));
+    let (_dir, cache) = fresh_cache();
     cache
         .pull(&source, &server.resolver(), &PullOptions::default(), |_| {})
         .await
@@ -571,8 +523,7 @@ async fn a_download_locked_by_another_process_is_waited_for() {
 async fn offline_with_a_cached_iso_works() {
     let iso = support::make_iso("b2d-v19.03.12", 16);
     let server = ReleaseServer::start(iso.clone()).await;
-    let dir = tempfile::tempdir().unwrap();
-    let cache = Cache::new(dir.path().join("cache"));
+    let (_dir, cache) = fresh_cache();
     let online = pull_latest(&cache, &server).await;
     drop(server);
     let offline = support::resolver_for(&support::unreachable_releases_url(), None);
@@ -621,8 +572,7 @@ async fn offline_with_a_cached_iso_works() {
 async fn offline_without_a_cache_fails_clearly() {
     let releases_url = support::unreachable_releases_url();
     let offline = support::resolver_for(&releases_url, None);
-    let dir = tempfile::tempdir().unwrap();
-    let cache = Cache::new(dir.path().join("cache"));
+    let (_dir, cache) = fresh_cache();
 
     for policy in [PullPolicy::CheckForNewer, PullPolicy::PreferCached] {
         let options = PullOptions {
@@ -678,8 +628,7 @@ async fn an_explicit_url_skips_resolution() {
     let iso = support::make_iso("b2d-v19.03.12", 16);
     let server = ReleaseServer::start(iso.clone()).await;
     let source = ImageSource::from_value(Some(&server.iso_url())).unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let cache = Cache::new(dir.path().join("cache"));
+    let (_dir, cache) = fresh_cache();
 
     let pulled = cache
         .pull(&source, &server.resolver(), &check_for_newer(), |_| {})
@@ -714,11 +663,10 @@ async fn an_explicit_url_skips_resolution() {
 
 #[tokio::test]
 async fn a_local_iso_file_is_imported_without_network() {
-    let dir = tempfile::tempdir().unwrap();
+    let (dir, cache) = fresh_cache();
     let file = dir.path().join("my-build.iso");
     let iso = support::make_iso("b2d-v20.10.0", 8);
     std::fs::write(&file, &iso).unwrap();
-    let cache = Cache::new(dir.path().join("cache"));
     let offline = support::resolver_for(&support::unreachable_releases_url(), None);
     let source = ImageSource::parse(file.to_str().unwrap()).unwrap();
 
@@ -747,10 +695,9 @@ async fn a_local_iso_file_is_imported_without_network() {
 
 #[tokio::test]
 async fn a_local_file_that_is_not_an_iso_is_refused() {
-    let dir = tempfile::tempdir().unwrap();
+    let (dir, cache) = fresh_cache();
     let file = dir.path().join("notes.iso");
     std::fs::write(&file, "these are not the bytes you are looking for").unwrap();
-    let cache = Cache::new(dir.path().join("cache"));
     let offline = support::resolver_for(&support::unreachable_releases_url(), None);
 
     let error = cache
@@ -779,8 +726,7 @@ async fn a_local_file_that_is_not_an_iso_is_refused() {
 #[tokio::test]
 async fn cached_images_are_listed_and_removed() {
     let server = ReleaseServer::start(support::make_iso("b2d-v19.03.12", 16)).await;
-    let dir = tempfile::tempdir().unwrap();
-    let cache = Cache::new(dir.path().join("cache"));
+    let (dir, cache) = fresh_cache();
     let old = dir.path().join("old.iso");
     std::fs::write(&old, support::make_iso("b2d-v18.09.1", 4)).unwrap();
     let other = dir.path().join("tinycore.iso");

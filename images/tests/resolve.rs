@@ -8,10 +8,7 @@ use std::collections::HashMap;
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 
-use images::{
-    ApiFailure, Cache, ImageSource, PullOptions, PullPolicy, ResolveError, ResolvedFrom, Resolver,
-    Url,
-};
+use images::{ApiFailure, ImageSource, PullOptions, ResolveError, ResolvedFrom, Resolver, Url};
 use support::{ApiBehaviour, ReleaseServer, TAG};
 
 #[tokio::test]
@@ -71,17 +68,8 @@ async fn rate_limited_api_falls_back_to_the_atom_feed() {
     assert_eq!(server.feed_gets(), 1);
 
     // The derived URL downloads the release.
-    let dir = tempfile::tempdir().unwrap();
-    let cache = Cache::new(dir.path().join("cache"));
-    let options = PullOptions {
-        policy: PullPolicy::CheckForNewer,
-        expected_sha256: None,
-        ..PullOptions::default()
-    };
-    let pulled = cache
-        .pull(&ImageSource::Latest, &resolver, &options, |_| {})
-        .await
-        .unwrap();
+    let (_dir, cache) = support::fresh_cache();
+    let pulled = support::try_pull_latest(&cache, &resolver).await.unwrap();
     assert!(pulled.downloaded);
     assert!(matches!(pulled.from, ResolvedFrom::Feed { .. }));
     assert_eq!(pulled.image.version.as_deref(), Some(TAG));
@@ -140,17 +128,8 @@ async fn github_token_is_sent_as_authorization_but_never_printed() {
     let resolver =
         Resolver::from_vars(|name| vars.get(name).cloned(), support::test_settings()).unwrap();
     let resolved = resolver.resolve().await.unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let cache = Cache::new(dir.path().join("cache"));
-    let options = PullOptions {
-        policy: PullPolicy::CheckForNewer,
-        expected_sha256: None,
-        ..PullOptions::default()
-    };
-    let pulled = cache
-        .pull(&ImageSource::Latest, &resolver, &options, |_| {})
-        .await
-        .unwrap();
+    let (_dir, cache) = support::fresh_cache();
+    let pulled = support::try_pull_latest(&cache, &resolver).await.unwrap();
 
     // Sent to the API, as a bearer token...
     assert_eq!(
@@ -206,8 +185,7 @@ async fn without_a_token_no_authorization_is_sent() {
 async fn a_newer_release_is_reported() {
     let server = ReleaseServer::start(support::make_iso("b2d-v19.03.12", 8)).await;
     let resolver = server.resolver();
-    let dir = tempfile::tempdir().unwrap();
-    let cache = Cache::new(dir.path().join("cache"));
+    let (dir, cache) = support::fresh_cache();
 
     // Nothing cached: the latest release is news.
     let newer = cache.newer_release_available(&resolver).await.unwrap();
@@ -234,15 +212,7 @@ async fn a_newer_release_is_reported() {
     assert_eq!(newer.newest_cached.as_deref(), Some("v19.03.5"));
 
     // The latest cached: nothing newer.
-    let options = PullOptions {
-        policy: PullPolicy::CheckForNewer,
-        expected_sha256: None,
-        ..PullOptions::default()
-    };
-    cache
-        .pull(&ImageSource::Latest, &resolver, &options, |_| {})
-        .await
-        .unwrap();
+    support::try_pull_latest(&cache, &resolver).await.unwrap();
     assert_eq!(
         cache.newer_release_available(&resolver).await.unwrap(),
         None

@@ -12,7 +12,8 @@
 //! - [`bare_in_lab`]: a bash script as given, for the lab's own tests.
 //! - [`run_in_lab`]: a test of the product's libraries runs twice: outside the lab it starts
 //!   `tests/lab/run -- <this test binary> --exact <test>`; inside, where [`inside_lab`] is true,
-//!   it does the work, with [`scratch`] for a key pair and the lab's ISO.
+//!   it does the work, with [`scratch`] for a key pair and the lab's ISO and [`runtime`] for
+//!   async work. [`rerun_in_lab!`](crate::rerun_in_lab) opens such a test.
 //!
 //! Each holds the harness's lock (lab runs are host-wide: one at a time per test binary; the
 //! lab's own lock orders binaries) and checks with [`leaves_host_clean`] that [`host_residue`]
@@ -201,6 +202,35 @@ pub fn run_in_lab(test: &str, env: &[(&str, &str)]) {
             "the inner test did not run: {text}"
         );
     });
+}
+
+/// Starts a test of the product's libraries that does its work inside the lab. Outside the lab
+/// (where [`inside_lab`](crate::harness::inside_lab) is false) it runs the test again there,
+/// with the `env` pairs added ([`run_in_lab`](crate::harness::run_in_lab)), and returns from
+/// the test; inside, the test goes on with its work.
+/// `test` is the test function's own name:
+/// `vswarm_lab::rerun_in_lab!(my_test, &[("VBOXSIM_BOOT_MS", "200")]);`, or
+/// `vswarm_lab::rerun_in_lab!(my_test);` for no variables.
+#[macro_export]
+macro_rules! rerun_in_lab {
+    ($test:ident) => {
+        $crate::rerun_in_lab!($test, &[])
+    };
+    ($test:ident, $env:expr) => {
+        if !$crate::harness::inside_lab() {
+            // `$test` must name a function: the test's own.
+            let _: fn() = $test;
+            return $crate::harness::run_in_lab(stringify!($test), $env);
+        }
+    };
+}
+
+/// A multi-threaded tokio runtime for a test's async work inside the lab.
+pub fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime")
 }
 
 /// A script's standard output, as text.

@@ -3,6 +3,8 @@
 //! Each test runs twice: outside the lab it starts `tests/lab/run -- <this test binary> --exact
 //! <test>`, and inside (where `VBOXSIM_LAB` is set) it drives VirtualBox. Needs root, as CI has.
 
+mod support;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
@@ -13,14 +15,7 @@ use vbox_driver::hostonly::{NetworkError, NetworkRequest, ensure_hostonly_networ
 use vbox_driver::runner::VBoxManage;
 use vbox_driver::virtualbox::{VirtualBoxDriver, check_version};
 use vswarm::ops::PinnedAddressProbe;
-use vswarm_lab::harness::{self, inside_lab, run_in_lab};
-
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .expect("tokio runtime")
-}
+use vswarm_lab::{harness, rerun_in_lab};
 
 /// A scratch folder under /tmp with an SSH key and the lab's boot2docker ISO.
 struct Workspace {
@@ -40,15 +35,7 @@ impl Workspace {
     }
 
     fn spec(&self, name: &str) -> NodeSpec {
-        NodeSpec {
-            name: name.into(),
-            cpus: 1,
-            memory_mb: 1024,
-            disk_mb: 20_000,
-            iso: self.iso.clone(),
-            ssh_public_key: self.public_key.clone(),
-            moved_from: None,
-        }
+        support::node_spec(name, &self.iso, &self.public_key)
     }
 
     fn machines(&self) -> PathBuf {
@@ -110,20 +97,18 @@ fn calls(log: &Path) -> Vec<Vec<String>> {
 
 #[test]
 fn three_nodes_concurrently_within_the_call_budget() {
-    if !inside_lab() {
-        // VBoxManage's real cost per call and a boot2docker-like boot delay, so that the 1-vs-3
-        // ratio reflects waiting on VirtualBox rather than this machine's two cores.
-        return run_in_lab(
-            "three_nodes_concurrently_within_the_call_budget",
-            &[("VBOXSIM_CALL_MS", "100"), ("VBOXSIM_BOOT_MS", "3000")],
-        );
-    }
+    // VBoxManage's real cost per call and a boot2docker-like boot delay, so that the 1-vs-3
+    // ratio reflects waiting on VirtualBox rather than this machine's two cores.
+    rerun_in_lab!(
+        three_nodes_concurrently_within_the_call_budget,
+        &[("VBOXSIM_CALL_MS", "100"), ("VBOXSIM_BOOT_MS", "3000")]
+    );
     let ws = Workspace::new();
     let log = ws.dir.path().join("calls.jsonl");
     let vbm = VBoxManage::locate()
         .expect("VBoxManage on PATH")
         .env("VBOXSIM_LOG", &log);
-    let rt = runtime();
+    let rt = harness::runtime();
     rt.block_on(async {
         let version = check_version(&vbm).await.expect("version");
         let net = ensure_hostonly_network(&vbm, &version, &NetworkRequest::default())
@@ -210,17 +195,15 @@ async fn up(d: &VirtualBoxDriver, spec: &NodeSpec) {
 
 #[test]
 fn the_vboxnet0_bug_is_fixed_as_root_and_explained_otherwise() {
-    if !inside_lab() {
-        return run_in_lab(
-            "the_vboxnet0_bug_is_fixed_as_root_and_explained_otherwise",
-            &[
-                ("VBOXSIM_HOSTONLY_LINK_BUG", "1"),
-                ("VBOXSIM_VERSION", "6.1.26r145957"),
-            ],
-        );
-    }
+    rerun_in_lab!(
+        the_vboxnet0_bug_is_fixed_as_root_and_explained_otherwise,
+        &[
+            ("VBOXSIM_HOSTONLY_LINK_BUG", "1"),
+            ("VBOXSIM_VERSION", "6.1.26r145957")
+        ]
+    );
     let vbm = VBoxManage::locate().expect("VBoxManage on PATH");
-    runtime().block_on(async {
+    harness::runtime().block_on(async {
         let version = check_version(&vbm).await.expect("version");
         // Without the right to fix it (as a non-root user): the error names the two commands.
         let refuse = NetworkRequest {
@@ -272,18 +255,16 @@ fn the_vboxnet0_bug_is_fixed_as_root_and_explained_otherwise() {
 
 #[test]
 fn virtualbox_7_picks_an_allowed_network_and_refuses_the_old_default_before_any_vm() {
-    if !inside_lab() {
-        return run_in_lab(
-            "virtualbox_7_picks_an_allowed_network_and_refuses_the_old_default_before_any_vm",
-            &[("VBOXSIM_VERSION", "7.1.4r165100")],
-        );
-    }
+    rerun_in_lab!(
+        virtualbox_7_picks_an_allowed_network_and_refuses_the_old_default_before_any_vm,
+        &[("VBOXSIM_VERSION", "7.1.4r165100")]
+    );
     let ws = Workspace::new();
     let log = ws.dir.path().join("calls.jsonl");
     let vbm = VBoxManage::locate()
         .expect("VBoxManage on PATH")
         .env("VBOXSIM_LOG", &log);
-    runtime().block_on(async {
+    harness::runtime().block_on(async {
         let version = check_version(&vbm).await.expect("version");
         let explicit = NetworkRequest {
             cidr: Some("192.168.99.1/24".into()),
@@ -335,15 +316,10 @@ fn virtualbox_7_picks_an_allowed_network_and_refuses_the_old_default_before_any_
 
 #[test]
 fn each_failing_call_gives_a_clear_error_and_a_rerun_completes() {
-    if !inside_lab() {
-        return run_in_lab(
-            "each_failing_call_gives_a_clear_error_and_a_rerun_completes",
-            &[],
-        );
-    }
+    rerun_in_lab!(each_failing_call_gives_a_clear_error_and_a_rerun_completes);
     let ws = Workspace::new();
     let base = VBoxManage::locate().expect("VBoxManage on PATH");
-    runtime().block_on(async {
+    harness::runtime().block_on(async {
         let version = check_version(&base).await.expect("version");
         for failing in [
             "hostonlyif:1",
@@ -434,15 +410,13 @@ fn reset_fail_counts() {
 
 #[test]
 fn without_guest_additions_the_ip_comes_over_ssh_or_a_clear_timeout() {
-    if !inside_lab() {
-        return run_in_lab(
-            "without_guest_additions_the_ip_comes_over_ssh_or_a_clear_timeout",
-            &[("VBOXSIM_NO_GUEST_ADDITIONS", "1")],
-        );
-    }
+    rerun_in_lab!(
+        without_guest_additions_the_ip_comes_over_ssh_or_a_clear_timeout,
+        &[("VBOXSIM_NO_GUEST_ADDITIONS", "1")]
+    );
     let ws = Workspace::new();
     let vbm = VBoxManage::locate().expect("VBoxManage on PATH");
-    runtime().block_on(async {
+    harness::runtime().block_on(async {
         let version = check_version(&vbm).await.expect("version");
         let net = ensure_hostonly_network(&vbm, &version, &NetworkRequest::default())
             .await

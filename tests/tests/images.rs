@@ -4,24 +4,16 @@
 //! `VSWARM_B2D_RELEASES_URL`. Needs root.
 
 use images::{Cache, ImageSource, PullOptions, PullPolicy, Resolver};
-use vswarm_lab::harness::{inside_lab, run_in_lab};
+use vswarm_lab::{harness, rerun_in_lab};
 
 #[test]
 fn the_latest_boot2docker_is_resolved_downloaded_and_cached_from_the_lab() {
-    if !inside_lab() {
-        return run_in_lab(
-            "the_latest_boot2docker_is_resolved_downloaded_and_cached_from_the_lab",
-            &[],
-        );
-    }
+    rerun_in_lab!(the_latest_boot2docker_is_resolved_downloaded_and_cached_from_the_lab);
     let dir = tempfile::Builder::new()
         .prefix("vboxsim-images.")
         .tempdir()
         .expect("temp dir");
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
+    let rt = harness::runtime();
     rt.block_on(async {
         let resolver = Resolver::from_env().expect("resolver from the lab's variables");
         let cache = Cache::new(dir.path().join("cache"));

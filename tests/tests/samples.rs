@@ -216,18 +216,22 @@ fn dhcpserver_errors_follow_each_handler() {
 fn createvm_prints_what_5_0_printed() {
     let b = Box::new();
     let base = b.path().join("machine/machines/dev");
-    let o = b.vbox(
-        "5.0.0r101573",
-        &[
+    // Registers a VM named dev in `base`, with `more` arguments.
+    let create_dev = |version: &str, more: &[&str]| {
+        let mut args = vec![
             "createvm",
             "--basefolder",
             base.to_str().unwrap(),
             "--name",
             "dev",
             "--register",
-            "--uuid",
-            "f996e6f2-a281-4eb1-8bd2-8607871a74c1",
-        ],
+        ];
+        args.extend_from_slice(more);
+        b.vbox(version, &args)
+    };
+    let o = create_dev(
+        "5.0.0r101573",
+        &["--uuid", "f996e6f2-a281-4eb1-8bd2-8607871a74c1"],
     );
     let expected = sample("createvm-5.0.0-macos.txt").replace(
         "/Users/xxxxxxx/.docker/machine",
@@ -236,17 +240,7 @@ fn createvm_prints_what_5_0_printed() {
     assert_eq!(out(&o), expected);
     assert!(base.join("dev/dev.vbox").is_file());
     // Again: the settings file exists.
-    let o = b.vbox(
-        "6.1.26r145957",
-        &[
-            "createvm",
-            "--basefolder",
-            base.to_str().unwrap(),
-            "--name",
-            "dev",
-            "--register",
-        ],
-    );
+    let o = create_dev("6.1.26r145957", &[]);
     assert_eq!(o.status.code(), Some(1));
     assert!(err(&o).starts_with(&format!(
         "VBoxManage: error: Machine settings file '{}' already exists\nVBoxManage: error: Details: code VBOX_E_FILE_ERROR (0x80bb0004), component MachineWrap, interface IMachine, callee nsISupports\nVBoxManage: error: Context: \"CreateMachine(bstrSettingsFile.raw(), bstrName.raw(), ComSafeArrayAsInParam(groups), bstrOsTypeId.raw(), createFlags.raw(), machine.asOutParam())\" at line 274 of file VBoxManageMisc.cpp\n",

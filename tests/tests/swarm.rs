@@ -3,6 +3,8 @@
 //!
 //! Like tests/driver.rs, each test re-runs itself inside `tests/lab/run`. Needs root.
 
+mod support;
+
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::path::PathBuf;
@@ -22,7 +24,7 @@ use vbox_driver::driver::{Driver, NodeSpec};
 use vbox_driver::hostonly::{NetworkRequest, ensure_hostonly_network};
 use vbox_driver::runner::VBoxManage;
 use vbox_driver::virtualbox::{VirtualBoxDriver, check_version};
-use vswarm_lab::harness::{self, inside_lab, run_in_lab};
+use vswarm_lab::{harness, rerun_in_lab};
 
 struct Cluster {
     dir: tempfile::TempDir,
@@ -63,15 +65,7 @@ impl Cluster {
     }
 
     fn spec(&self, name: &str) -> NodeSpec {
-        NodeSpec {
-            name: name.into(),
-            cpus: 1,
-            memory_mb: 1024,
-            disk_mb: 20_000,
-            iso: self.iso.clone(),
-            ssh_public_key: self.public_key.clone(),
-            moved_from: None,
-        }
+        support::node_spec(name, &self.iso, &self.public_key)
     }
 
     async fn boot(&self, name: &str) -> NodeAccess {
@@ -146,22 +140,10 @@ impl Cluster {
     }
 }
 
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .expect("tokio runtime")
-}
-
 #[test]
 fn three_guests_become_a_tls_swarm_and_a_second_run_changes_nothing() {
-    if !inside_lab() {
-        return run_in_lab(
-            "three_guests_become_a_tls_swarm_and_a_second_run_changes_nothing",
-            &[],
-        );
-    }
-    runtime().block_on(async {
+    rerun_in_lab!(three_guests_become_a_tls_swarm_and_a_second_run_changes_nothing);
+    harness::runtime().block_on(async {
         let c = Cluster::new().await;
         let names = ["node-1", "node-2", "node-3"];
         let nodes: Vec<NodeAccess> =
@@ -486,13 +468,8 @@ async fn engine_pid(c: &Cluster, node: &NodeAccess) -> String {
 
 #[test]
 fn a_changed_ip_gets_a_new_certificate_and_tls_keeps_working() {
-    if !inside_lab() {
-        return run_in_lab(
-            "a_changed_ip_gets_a_new_certificate_and_tls_keeps_working",
-            &[],
-        );
-    }
-    runtime().block_on(async {
+    rerun_in_lab!(a_changed_ip_gets_a_new_certificate_and_tls_keeps_working);
+    harness::runtime().block_on(async {
         let c = Cluster::new().await;
         let (ca, client) = c.tls();
         let known = c.known();

@@ -17,7 +17,10 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use bytes::Bytes;
-use images::{HttpSettings, Progress, ReleaseEndpoints, Resolver};
+use images::{
+    Cache, HttpSettings, ImageSource, Progress, PullError, PullOptions, PullPolicy, Pulled,
+    ReleaseEndpoints, Resolver,
+};
 use sha2::{Digest, Sha256};
 use tokio::sync::{Notify, watch};
 
@@ -530,6 +533,29 @@ pub fn resolver_for(releases_url: &str, token: Option<&str>) -> Resolver {
         test_settings(),
     )
     .unwrap()
+}
+
+/// An empty cache in a fresh temporary folder (removed when the folder is dropped).
+pub fn fresh_cache() -> (tempfile::TempDir, Cache) {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = Cache::new(dir.path().join("cache"));
+    (dir, cache)
+}
+
+/// Pull options that ask the release server for a newer release, with no configured checksum.
+pub fn check_for_newer() -> PullOptions {
+    PullOptions {
+        policy: PullPolicy::CheckForNewer,
+        expected_sha256: None,
+        ..PullOptions::default()
+    }
+}
+
+/// Pulls the latest release through `resolver` into `cache`, checking for a newer one.
+pub async fn try_pull_latest(cache: &Cache, resolver: &Resolver) -> Result<Pulled, PullError> {
+    cache
+        .pull(&ImageSource::Latest, resolver, &check_for_newer(), |_| {})
+        .await
 }
 
 /// A releases URL on a loopback port nothing listens on: "no network".
