@@ -144,7 +144,8 @@ ip link del vsvpn0
 fn a_cluster_on_a_network_virtualbox_6_1_28_refuses_moves_to_an_allowed_one() {
     let script = r#"
 printf 'name: mig\nnodes: [ { name: g1, role: manager }, { name: g2 } ]\n' > m.yml
-VBOXSIM_VERSION=6.1.26r145957 vswarm -f m.yml up > up1.txt 2>&1; echo "OLD rc=$? $(vswarm -f m.yml ip g1 | cut -d. -f1-3)"
+VBOXSIM_VERSION=6.1.26r145957 vswarm -f m.yml up > up1.txt 2>&1; rc=$?
+echo "OLD rc=$rc $(vswarm -f m.yml ip g1 | cut -d. -f1-3)"; [ $rc = 0 ] || cat up1.txt
 docker --context vswarm-mig service create -d --name web --mode global vboxsim/whoami:latest > /dev/null 2>&1
 docker --context vswarm-mig volume create kept > /dev/null
 VBOXSIM_VERSION=6.1.26r145957 vswarm -f m.yml stop > /dev/null 2>&1

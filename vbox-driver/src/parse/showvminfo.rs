@@ -511,17 +511,40 @@ mod tests {
         parse_showvminfo(text).unwrap_or_else(|e| panic!("{e}\n{text}"))
     }
 
+    /// What says which VM a sample is: name, UUID, state, memory, CPUs, settings file.
+    type Identity<'a> = (
+        Option<&'a str>,
+        Option<&'a str>,
+        VmState,
+        Option<u32>,
+        Option<u32>,
+        Option<&'a str>,
+    );
+
+    fn identity(info: &MachineInfo) -> Identity<'_> {
+        (
+            info.name(),
+            info.uuid(),
+            info.state(),
+            info.memory_mb(),
+            info.cpus(),
+            info.cfg_file(),
+        )
+    }
+
     #[test]
     fn showvminfo_6_1_26_macos_running() {
         let info = machine(SHOWVMINFO_6_1_26_MACOS);
-        assert_eq!(info.name(), Some("minikube"));
-        assert_eq!(info.uuid(), Some("c920483a-6afe-428f-ba48-e3f81db2be7c"));
-        assert_eq!(info.state(), VmState::Running);
-        assert_eq!(info.memory_mb(), Some(4096));
-        assert_eq!(info.cpus(), Some(3));
         assert_eq!(
-            info.cfg_file(),
-            Some("/Users/sde3/.minikube/machines/minikube/minikube/minikube.vbox")
+            identity(&info),
+            (
+                Some("minikube"),
+                Some("c920483a-6afe-428f-ba48-e3f81db2be7c"),
+                VmState::Running,
+                Some(4096),
+                Some(3),
+                Some("/Users/sde3/.minikube/machines/minikube/minikube/minikube.vbox")
+            )
         );
         assert_eq!(
             info.nic(1),
@@ -592,15 +615,17 @@ mod tests {
     #[test]
     fn showvminfo_7_0_linux_powered_off() {
         let info = machine(SHOWVMINFO_7_0_LINUX);
-        assert_eq!(info.name(), Some("manjaro-gnome-x64-full-clean"));
-        assert_eq!(info.uuid(), Some("19e117b3-06f4-4a1e-851d-47336ad6a142"));
-        assert_eq!(info.state(), VmState::PowerOff);
-        assert_eq!(info.memory_mb(), Some(4096));
-        assert_eq!(info.cpus(), Some(4));
         assert_eq!(
-            info.cfg_file(),
-            Some(
-                "/home/user/VirtualBox VMs/manjaro-gnome-x64-full-clean/manjaro-gnome-x64-full-clean.vbox"
+            identity(&info),
+            (
+                Some("manjaro-gnome-x64-full-clean"),
+                Some("19e117b3-06f4-4a1e-851d-47336ad6a142"),
+                VmState::PowerOff,
+                Some(4096),
+                Some(4),
+                Some(
+                    "/home/user/VirtualBox VMs/manjaro-gnome-x64-full-clean/manjaro-gnome-x64-full-clean.vbox"
+                )
             )
         );
         // `Encryption:     disabled` and ` rec_screen0` have no `=`: skipped.
