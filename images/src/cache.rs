@@ -180,6 +180,31 @@ struct Sidecar {
     fetched_at_unix: u64,
 }
 
+impl Sidecar {
+    /// The sidecar of an ISO cached now: the file (`sha256`, `size`, `volume_id`), how it
+    /// was verified, and where it came from.
+    fn new(
+        sha256: String,
+        size: u64,
+        volume_id: String,
+        checksum: ChecksumOrigin,
+        source_url: String,
+        tag: Option<String>,
+    ) -> Sidecar {
+        Sidecar {
+            format: SIDECAR_FORMAT,
+            version: version_from_volume_id(&volume_id),
+            volume_id,
+            tag,
+            source_url,
+            sha256,
+            size,
+            checksum,
+            fetched_at_unix: now_unix(),
+        }
+    }
+}
+
 /// What is being fetched into the cache.
 struct FetchTarget {
     url: Url,
@@ -603,34 +628,19 @@ impl Cache {
                 volume_id,
             });
         }
-        let file_name = cached_file_name(&sha256);
         let size = partial.len().await?;
-        let sidecar = Sidecar {
-            format: SIDECAR_FORMAT,
-            volume_id,
-            version,
-            tag: target.tag,
-            source_url: redact(&target.url),
-            sha256,
-            size,
-            checksum,
-            fetched_at_unix: now_unix(),
-        };
-        let path = self.dir.join(&file_name);
-        self.write_sidecar(&path, &sidecar)?;
-        std::fs::rename(&partial.data, &path).map_err(|source| CacheError::Io {
-            action: "move the download into the cache at",
-            path: path.clone(),
-            source,
+        let source_url = redact(&target.url);
+        let sidecar = Sidecar::new(sha256, size, volume_id, checksum, source_url, target.tag);
+        let pulled = self.admit(sidecar, target.from, progress, |path| {
+            std::fs::rename(&partial.data, path).map_err(|source| CacheError::Io {
+                action: "move the download into the cache at",
+                path: path.to_path_buf(),
+                source,
+            })
         })?;
         partial.forget_state().await;
-        info!(path = %path.display(), "cached {shown}");
-        progress(Progress::Cached { path: path.clone() });
-        Ok(Pulled {
-            image: image_from(path, file_name, sidecar),
-            from: target.from,
-            downloaded: true,
-        })
+        info!(path = %pulled.image.path.display(), "cached {shown}");
+        Ok(pulled)
     }
 
     /// Copies a local ISO into the cache (it may be moved or deleted later; VMs keep booting).
@@ -703,8 +713,6 @@ impl Cache {
         }
         let volume_id = read_volume_id(copy.path())?;
         report_verification(&checksum, &sha256, progress);
-        let version = version_from_volume_id(&volume_id);
-        let file_name = cached_file_name(&sha256);
         let size = std::fs::metadata(copy.path())
             .map_err(|source| CacheError::Io {
                 action: "read",
@@ -712,31 +720,38 @@ impl Cache {
                 source,
             })?
             .len();
-        let sidecar = Sidecar {
-            format: SIDECAR_FORMAT,
-            volume_id,
-            version,
-            tag: None,
-            source_url: source_url.to_string(),
-            sha256,
-            size,
-            checksum,
-            fetched_at_unix: now_unix(),
-        };
-        let cached = self.dir.join(&file_name);
-        self.write_sidecar(&cached, &sidecar)?;
-        copy.persist(&cached).map_err(|error| CacheError::Io {
-            action: "move the copy into the cache at",
-            path: cached.clone(),
-            source: error.error,
+        let source_url = source_url.to_string();
+        let sidecar = Sidecar::new(sha256, size, volume_id, checksum, source_url, None);
+        let pulled = self.admit(sidecar, ResolvedFrom::Explicit, progress, |path| {
+            copy.persist(path)
+                .map(drop)
+                .map_err(|error| CacheError::Io {
+                    action: "move the copy into the cache at",
+                    path: path.to_path_buf(),
+                    source: error.error,
+                })
         })?;
-        info!(path = %cached.display(), "imported {shown}");
-        progress(Progress::Cached {
-            path: cached.clone(),
-        });
+        info!(path = %pulled.image.path.display(), "imported {shown}");
+        Ok(pulled)
+    }
+
+    /// Adds a verified ISO to the cache as `<sha256>.iso`: its sidecar first, then the file,
+    /// moved in whole by `move_in` (so a listed ISO is always complete).
+    fn admit(
+        &self,
+        sidecar: Sidecar,
+        from: ResolvedFrom,
+        progress: &(dyn Fn(Progress) + Send + Sync),
+        move_in: impl FnOnce(&Path) -> Result<(), CacheError>,
+    ) -> Result<Pulled, PullError> {
+        let file_name = cached_file_name(&sidecar.sha256);
+        let path = self.dir.join(&file_name);
+        self.write_sidecar(&path, &sidecar)?;
+        move_in(&path)?;
+        progress(Progress::Cached { path: path.clone() });
         Ok(Pulled {
-            image: image_from(cached, file_name, sidecar),
-            from: ResolvedFrom::Explicit,
+            image: image_from(path, file_name, sidecar),
+            from,
             downloaded: true,
         })
     }

@@ -328,14 +328,17 @@ fn convert_service(
     }
     attachments.sort_by(|a, b| a.target.cmp(&b.target));
 
-    let secrets = file_references(stack, &service.secrets, &config.secrets, "secrets")
-        .map_err(|(i, m)| {
+    // A secret or config a service names must be declared at the top level.
+    let references = |refs, declared, kind: &str| {
+        file_references(stack, refs, declared, kind).map_err(|(i, m)| {
             err(
-                at(&format!("secrets[{i}]")),
+                at(&format!("{kind}[{i}]")),
                 m,
-                "declare it under the top-level `secrets:`",
+                &format!("declare it under the top-level `{kind}:`"),
             )
-        })?
+        })
+    };
+    let secrets = references(&service.secrets, &config.secrets, "secrets")?
         .into_iter()
         .map(|(name, file)| TaskSpecContainerSpecSecrets {
             file: Some(file),
@@ -343,14 +346,7 @@ fn convert_service(
             secret_name: Some(name),
         })
         .collect::<Vec<_>>();
-    let mut configs = file_references(stack, &service.configs, &config.configs, "configs")
-        .map_err(|(i, m)| {
-            err(
-                at(&format!("configs[{i}]")),
-                m,
-                "declare it under the top-level `configs:`",
-            )
-        })?
+    let mut configs = references(&service.configs, &config.configs, "configs")?
         .into_iter()
         .map(|(name, file)| TaskSpecContainerSpecConfigs {
             file: Some(TaskSpecContainerSpecFile1 {
