@@ -30,14 +30,16 @@ pub enum EngineError {
         source: crate::tls::TlsError,
     },
     #[error(
-        "{node}: the Docker daemon at tcp://{ip}:{port} did not answer over TLS within {waited:?}: {last}"
+        "{node}: the Docker daemon at tcp://{ip}:{port} did not answer over TLS within {waited:?}"
     )]
     NotAnswering {
         node: String,
         ip: IpAddr,
         port: u16,
         waited: Duration,
-        last: String,
+        /// What the last try met.
+        #[source]
+        last: Box<dyn std::error::Error + Send + Sync>,
     },
 }
 
@@ -120,10 +122,9 @@ impl Engine {
         limit: Duration,
     ) -> Result<Engine, EngineError> {
         let attempt = || async {
-            let engine = Engine::connect(node, ip, client)
-                .await
-                .map_err(|e| e.to_string())?;
-            engine.docker.ping().await.map_err(|e| e.to_string())?;
+            let engine = Engine::connect(node, ip, client).await.map_err(Box::new)?;
+            let ping = engine.docker.ping().await;
+            ping.map_err(|e| Box::new(engine.error("answering a ping", e)))?;
             Ok(engine)
         };
         let start = Instant::now();
@@ -136,7 +137,7 @@ impl Engine {
             )
             .adjust(|_, delay| delay.filter(|_| start.elapsed() <= limit))
             .await
-            .map_err(|last| EngineError::NotAnswering {
+            .map_err(|last: Box<EngineError>| EngineError::NotAnswering {
                 node: node.to_string(),
                 ip,
                 port: DOCKER_TLS_PORT,
